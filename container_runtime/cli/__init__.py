@@ -1,0 +1,1 @@
+"""Console entry points. Only these modules exit the interpreter or install signal handlers."""

@@ -1,0 +1,213 @@
+"""`load_config`: the one place that reads `input/config` and the runtime's variables."""
+
+from __future__ import annotations
+
+import configparser
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from container_runtime.config.devices import count_gpus
+from container_runtime.config.files import json_type_name, read_json_object
+from container_runtime.config.hyperparameters import decode_hyperparameters, split_hyperparameters
+from container_runtime.config.model import Channel, CliStyle, TrainingConfig
+from container_runtime.config.names import validate_channel_name, validate_entry_point
+from container_runtime.config.paths import DEFAULT_BASE_DIR, JobPaths
+from container_runtime.config.resources import (
+    parse_resource_config,
+    single_host_resource_config,
+)
+from container_runtime.config.settings import env_flag, env_seconds
+from container_runtime.errors import ConfigError
+
+DEFAULT_STOP_GRACE_SECONDS = 120.0
+HYPERPARAMETERS_FILE = "hyperparameters.json"
+RESOURCE_FILE = "resourceconfig.json"
+INPUT_DATA_FILE = "inputdataconfig.json"
+CHECKPOINT_FILE = "checkpointconfig.json"
+_LOG_LEVEL_NAMES = {"CRITICAL": 50, "ERROR": 40, "WARNING": 30, "WARN": 30, "INFO": 20, "DEBUG": 10}
+
+
+def base_dir_from(environ: Mapping[str, str]) -> Path:
+    """`SAGEMAKER_BASE_DIR` when set, else `/opt/ml`."""
+    return Path(environ.get("SAGEMAKER_BASE_DIR") or DEFAULT_BASE_DIR)
+
+
+def load_config(environ: Mapping[str, str]) -> TrainingConfig:
+    """Read and validate everything a training run needs. Raises `ConfigError`."""
+    paths = JobPaths(base_dir_from(environ))
+    notices: list[str] = []
+
+    hyperparameters_path = paths.config_file(HYPERPARAMETERS_FILE)
+    raw_hyperparameters = read_json_object(hyperparameters_path)
+    if raw_hyperparameters is None:
+        notices.append(f"no {hyperparameters_path}: running with no hyperparameters")
+        raw_hyperparameters = {}
+    split = split_hyperparameters(decode_hyperparameters(raw_hyperparameters))
+    reserved, framework = split.reserved, split.framework
+
+    resource_path = paths.config_file(RESOURCE_FILE)
+    raw_resource = read_json_object(resource_path)
+    if raw_resource is None:
+        notices.append(f"no {resource_path}: running as the single host 'algo-1'")
+        resource = single_host_resource_config()
+    else:
+        resource = parse_resource_config(raw_resource, source=str(resource_path))
+
+    input_data_config, channels = _load_channels(paths, notices)
+
+    entry_point = _entry_point(environ, reserved, hyperparameters_path)
+    submit_directory = _optional_string(reserved, "sagemaker_submit_directory", hyperparameters_path)
+    return TrainingConfig(
+        paths=paths,
+        resource=resource,
+        input_data_config=input_data_config,
+        channels=channels,
+        hyperparameters=split.user,
+        framework_params=framework,
+        reserved_params=reserved,
+        entry_point=entry_point,
+        submit_directory=submit_directory,
+        framework_module=environ.get("SAGEMAKER_TRAINING_MODULE") or None,
+        job_name=_optional_string(reserved, "sagemaker_job_name", hyperparameters_path) or "",
+        training_job_name=environ.get("TRAINING_JOB_NAME") or None,
+        region=_region(environ, reserved, hyperparameters_path),
+        log_level=_log_level(reserved, hyperparameters_path),
+        cli_style=_cli_style(framework, hyperparameters_path),
+        checkpoint_dir=_checkpoint_dir(paths),
+        num_cpus=os.cpu_count() or 1,
+        num_gpus=count_gpus(environ),
+        stop_grace_seconds=env_seconds(environ, "SM_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS),
+        package_artifacts=env_flag(
+            environ, "SM_PACKAGE_ARTIFACTS", default="TRAINING_JOB_ARN" not in environ
+        ),
+        force_code_extract=env_flag(environ, "SM_FORCE_CODE_EXTRACT", default=False),
+        s3_endpoint_url=environ.get("S3_ENDPOINT_URL") or None,
+        inherited_environ=MappingProxyType(dict(environ)),
+        notices=tuple(notices),
+    )
+
+
+def _load_channels(
+    paths: JobPaths, notices: list[str]
+) -> tuple[Mapping[str, Any], tuple[Channel, ...]]:
+    config_path = paths.config_file(INPUT_DATA_FILE)
+    raw = read_json_object(config_path)
+    if raw is None:
+        names = _channel_dirs(paths.input_data)
+        listed = ", ".join(names) if names else "none"
+        notices.append(f"no {config_path}: channels are the subdirectories of {paths.input_data}: {listed}")
+        raw = {name: {} for name in names}
+    channels = []
+    for name in sorted(raw):
+        validate_channel_name(name, source=str(config_path))
+        channel_config = raw[name]
+        if not isinstance(channel_config, dict):
+            raise ConfigError(
+                str(config_path),
+                f"channel {name!r}: expected an object, got {json_type_name(channel_config)}",
+            )
+        channel_path = paths.channel(name)
+        _check_channel_dir(channel_path, name, channel_config, config_path, notices)
+        channels.append(Channel(name=name, path=channel_path, config=MappingProxyType(channel_config)))
+    return MappingProxyType(raw), tuple(channels)
+
+
+def _channel_dirs(input_data: Path) -> list[str]:
+    try:
+        return sorted(entry.name for entry in input_data.iterdir() if entry.is_dir())
+    except FileNotFoundError:
+        return []
+    except OSError as error:
+        raise ConfigError(str(input_data), f"cannot list channels: {error.strerror}") from error
+
+
+def _check_channel_dir(
+    path: Path, name: str, config: Mapping[str, Any], config_path: Path, notices: list[str]
+) -> None:
+    if not os.path.lexists(path):
+        if config.get("TrainingInputMode", "File") == "File":
+            notices.append(f"channel {name!r}: {path} does not exist")
+        return
+    try:
+        with os.scandir(path):
+            pass
+    except OSError as error:
+        reason = "not a directory" if isinstance(error, NotADirectoryError) else error.strerror
+        raise ConfigError(str(config_path), f"channel {name!r}: {path} is not readable: {reason}") from error
+
+
+def _optional_string(reserved: Mapping[str, Any], key: str, source: Path) -> str | None:
+    value = reserved.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(str(source), f"key {key!r}: expected a string, got {value!r}")
+    return value
+
+
+def _entry_point(environ: Mapping[str, str], reserved: Mapping[str, Any], source: Path) -> str | None:
+    from_env = environ.get("SAGEMAKER_PROGRAM")
+    if from_env:
+        return validate_entry_point(from_env, source="environment variable SAGEMAKER_PROGRAM")
+    value = _optional_string(reserved, "sagemaker_program", source)
+    if value is None:
+        return None
+    return validate_entry_point(value, source=f"{source} key 'sagemaker_program'")
+
+
+def _log_level(reserved: Mapping[str, Any], source: Path) -> int:
+    value = reserved.get("sagemaker_container_log_level", logging.INFO)
+    if isinstance(value, str) and value.upper() in _LOG_LEVEL_NAMES:
+        return _LOG_LEVEL_NAMES[value.upper()]
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ConfigError(
+        str(source), f"key 'sagemaker_container_log_level': expected a level such as 20 or 'INFO', got {value!r}"
+    )
+
+
+def _cli_style(framework: Mapping[str, Any], source: Path) -> CliStyle:
+    value = framework.get("sagemaker_cli_style", "contract")
+    if value == "contract":
+        return "contract"
+    if value == "json":
+        return "json"
+    raise ConfigError(str(source), f"key 'sagemaker_cli_style': expected 'contract' or 'json', got {value!r}")
+
+
+def _region(environ: Mapping[str, str], reserved: Mapping[str, Any], source: Path) -> str:
+    """The job's region without importing boto3: hyperparameter, variables, then ~/.aws/config."""
+    explicit = _optional_string(reserved, "sagemaker_region", source)
+    if explicit:
+        return explicit
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        if environ.get(name):
+            return environ[name]
+    config_file = environ.get("AWS_CONFIG_FILE") or os.path.join(
+        environ.get("HOME") or os.path.expanduser("~"), ".aws", "config"
+    )
+    if not os.path.isfile(config_file):
+        return ""
+    profile = environ.get("AWS_PROFILE") or "default"
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(config_file, encoding="utf-8")
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return ""
+    section = profile if profile == "default" else f"profile {profile}"
+    return parser.get(section, "region", fallback="")
+
+
+def _checkpoint_dir(paths: JobPaths) -> Path:
+    source = paths.config_file(CHECKPOINT_FILE)
+    raw = read_json_object(source)
+    if raw is None or raw.get("LocalPath") in (None, ""):
+        return paths.default_checkpoints
+    local_path = raw["LocalPath"]
+    if not isinstance(local_path, str) or not os.path.isabs(local_path):
+        raise ConfigError(str(source), f"key 'LocalPath': expected an absolute path, got {local_path!r}")
+    return Path(local_path)

@@ -1,0 +1,71 @@
+"""Turning hyperparameters into the user script's command-line arguments.
+
+Two styles. `contract` (default) is the SageMaker toolkit's rendering, kept exactly: sorted
+keys, `-k` for one-letter names and `--key` otherwise, Python `str()` values, dicts as
+`k=v,...`, None as an empty argument. `json` (framework parameter `sagemaker_cli_style=json`)
+keeps the order of `hyperparameters.json` and renders lists, dicts, booleans and null as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from container_runtime.config.model import CliStyle
+from container_runtime.errors import ConfigError
+
+
+def render_cli_args(
+    hyperparameters: Mapping[str, Any], style: CliStyle, *, source: str = "hyperparameters.json"
+) -> list[str]:
+    """Render `[name, value, name, value, ...]`; raises ConfigError for unrepresentable values."""
+    if style == "contract":
+        items = sorted(hyperparameters.items())
+        render = _contract_value
+    else:
+        items = list(hyperparameters.items())
+        render = _json_value
+    args: list[str] = []
+    for key, value in items:
+        rendered = [_option_name(key), render(value)]
+        for text in rendered:
+            _check_representable(text, key, source)
+        args.extend(rendered)
+    return args
+
+
+def _option_name(key: str) -> str:
+    if not key:
+        return ""
+    return f"-{key}" if len(key) == 1 else f"--{key}"
+
+
+def _contract_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return ",".join(f"{key}={item}" for key, item in sorted(value.items()))
+    if value is None:
+        return ""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("latin-1")
+    return str(value)
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _check_representable(text: str, key: str, source: str) -> None:
+    """An argv element cannot hold NUL or characters the file system encoding rejects."""
+    problem = None
+    if "\x00" in text:
+        problem = "contains a NUL character"
+    else:
+        try:
+            text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            problem = "contains characters that cannot be passed on a command line"
+    if problem:
+        raise ConfigError(source, f"hyperparameter {key!r}: value {text[:60]!r} {problem}")

@@ -1,0 +1,104 @@
+"""The `SM_*` variables and the training-environment document a user script reads.
+
+Names and encodings follow the SageMaker training toolkit exactly (contract section 1.5),
+so scripts written for SageMaker read the same values. Added on top: shell-safe aliases for
+names a shell cannot read, and `SM_CHECKPOINT_DIR`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from typing import Any
+
+from container_runtime.config.model import TrainingConfig
+from container_runtime.environment.encoding import encode_env_value, is_shell_name, shell_safe_name
+
+
+def training_environment(config: TrainingConfig, user_args: Sequence[str]) -> dict[str, Any]:
+    """The document exported as `SM_TRAINING_ENV` (keys as in the toolkit's `Environment`)."""
+    paths = config.paths
+    resource = config.resource
+    groups = {group.name: group.as_json() for group in resource.instance_groups}
+    return {
+        "additional_framework_parameters": dict(config.framework_params),
+        "channel_input_dirs": {channel.name: str(channel.path) for channel in config.channels},
+        "current_host": resource.current_host,
+        "current_instance_group": resource.current_group_name,
+        "current_instance_group_hosts": list(resource.current_group_hosts),
+        "current_instance_type": resource.current_instance_type,
+        "distribution_hosts": list(config.distribution_hosts),
+        "distribution_instance_groups": list(config.distribution_instance_groups),
+        "framework_module": config.framework_module,
+        "hosts": list(resource.hosts),
+        "hyperparameters": dict(config.hyperparameters),
+        "input_config_dir": str(paths.input_config),
+        "input_data_config": dict(config.input_data_config),
+        "input_dir": str(paths.input),
+        "instance_groups": list(groups),
+        "instance_groups_dict": groups,
+        "is_hetero": len(resource.instance_groups) > 1,
+        "is_master": config.is_master,
+        "is_modelparallel_enabled": bool(config.hyperparameters.get("mp_parameters")),
+        "is_smddpmprun_installed": shutil.which("smddpmprun") is not None,
+        "is_smddprun_installed": shutil.which("smddprun") is not None,
+        "job_name": config.training_job_name,
+        "log_level": config.log_level,
+        "master_hostname": config.master_hostname,
+        "model_dir": str(paths.model),
+        "module_dir": config.module_dir,
+        "module_name": config.module_name,
+        "network_interface_name": resource.network_interface_name,
+        "num_cpus": config.num_cpus,
+        "num_gpus": config.num_gpus,
+        "num_neurons": 0,
+        "output_data_dir": str(paths.output_data),
+        "output_dir": str(paths.output),
+        "output_intermediate_dir": str(paths.output_intermediate),
+        "resource_config": dict(resource.raw),
+        "topology": list(resource.topology) or None,
+        "user_entry_point": config.entry_point,
+    }
+
+
+def sm_variables(config: TrainingConfig, user_args: Sequence[str]) -> dict[str, str]:
+    """Every `SM_*` variable for the user process, as strings."""
+    document = training_environment(config, user_args)
+    exported_keys = (
+        "hosts", "current_host", "network_interface_name", "resource_config",
+        "input_data_config", "model_dir", "input_dir", "input_config_dir", "output_dir",
+        "output_data_dir", "output_intermediate_dir", "num_cpus", "num_gpus", "num_neurons",
+        "log_level", "current_instance_type", "current_instance_group",
+        "current_instance_group_hosts", "instance_groups", "instance_groups_dict",
+        "distribution_instance_groups", "is_hetero", "module_dir",
+    )
+    values: dict[str, Any] = {key: document[key] for key in exported_keys}
+    values.update(
+        hps=dict(config.hyperparameters),
+        user_args=list(user_args),
+        user_entry_point=config.entry_point,
+        module_name=config.module_name if config.module_name is not None else "None",
+        framework_params=dict(config.framework_params),
+        framework_module=config.framework_module,
+        channels=[channel.name for channel in config.channels],
+        training_env=document,
+    )
+    if config.resource.topology:
+        values["topology"] = list(config.resource.topology)
+    variables = {f"SM_{key.upper()}": encode_env_value(value) for key, value in values.items()}
+    for name, value in config.hyperparameters.items():
+        variables[f"SM_HP_{name.upper()}"] = encode_env_value(value)
+    for channel in config.channels:
+        variables[f"SM_CHANNEL_{channel.name.upper()}"] = str(channel.path)
+    variables["SM_CHECKPOINT_DIR"] = str(config.checkpoint_dir)
+    _add_shell_safe_aliases(variables)
+    return variables
+
+
+def _add_shell_safe_aliases(variables: dict[str, str]) -> None:
+    """`SM_HP_LEARNING-RATE` gets a twin `SM_HP_LEARNING_RATE` unless that name is taken."""
+    for name in list(variables):
+        if is_shell_name(name):
+            continue
+        alias = shell_safe_name(name)
+        variables.setdefault(alias, variables[name])

@@ -1,0 +1,21 @@
+"""Process mechanism: spawning, relaying output, forwarding signals, reaping.
+
+This package knows nothing about training jobs, configs or frameworks, and imports nothing
+from the rest of `container_runtime` (policy lives above it).
+"""
+
+from container_runtime.process.signals import SignalInbox
+from container_runtime.process.supervisor import (
+    ProcessOutcome,
+    SupervisionPolicy,
+    become_subreaper,
+    run_supervised,
+)
+
+__all__ = [
+    "ProcessOutcome",
+    "SignalInbox",
+    "SupervisionPolicy",
+    "become_subreaper",
+    "run_supervised",
+]

@@ -1,0 +1,68 @@
+"""Finding processes a job left behind, from `/proc`, without importing anything heavy."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ProcessEntry:
+    pid: int
+    ppid: int
+    session: int
+    zombie: bool
+
+
+def read_process_table(proc_root: Path = Path("/proc")) -> dict[int, ProcessEntry]:
+    """Every visible process; processes that vanish while reading are skipped."""
+    table: dict[int, ProcessEntry] = {}
+    try:
+        names = os.listdir(proc_root)
+    except OSError:
+        return table
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            stat = (proc_root / name / "stat").read_bytes()
+        except OSError:
+            continue
+        # The command name is in parentheses and may itself contain spaces or parentheses.
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) < 4:
+            continue
+        table[int(name)] = ProcessEntry(
+            pid=int(name), ppid=int(fields[1]), session=int(fields[3]), zombie=fields[0] == b"Z"
+        )
+    return table
+
+
+def leftover_processes(
+    table: dict[int, ProcessEntry], *, supervisor_pid: int | None, child_session: int
+) -> list[int]:
+    """Live processes of the child's session, plus every live descendant of `supervisor_pid`.
+
+    Pass `supervisor_pid` only when the supervisor is a subreaper (or PID 1), so that all
+    its descendants belong to the job.
+    """
+    found: set[int] = {entry.pid for entry in table.values() if entry.session == child_session}
+    if supervisor_pid is not None:
+        found.update(_descendants(table, supervisor_pid))
+        found.discard(supervisor_pid)
+    return sorted(pid for pid in found if pid in table and not table[pid].zombie)
+
+
+def _descendants(table: dict[int, ProcessEntry], root: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in table.values():
+        children.setdefault(entry.ppid, []).append(entry.pid)
+    found: set[int] = set()
+    stack = list(children.get(root, []))
+    while stack:
+        pid = stack.pop()
+        if pid not in found:
+            found.add(pid)
+            stack.extend(children.get(pid, []))
+    return found

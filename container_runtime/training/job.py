@@ -1,0 +1,151 @@
+"""`TrainingJob`: the building blocks a training run is made of.
+
+The default flow (`run_entry_point`) and every framework adapter use the same blocks: put the
+code in place, install its dependencies, render the arguments and environment, and run a
+command under supervision, turning its outcome into success or a typed failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shlex
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from container_runtime.config.model import TrainingConfig
+from container_runtime.environment import child_environment, render_cli_args
+from container_runtime.errors import (
+    CalledProcessFailure,
+    ConfigError,
+    ExecuteUserScriptError,
+    InstallModuleError,
+    InstallRequirementsError,
+    UserCodeError,
+)
+from container_runtime.process import ProcessOutcome, SignalInbox, SupervisionPolicy, run_supervised
+from container_runtime.training.outcome import JobStopped, failure_for
+from container_runtime.usercode.entry_point import (
+    EntryPoint,
+    EntryPointKind,
+    entry_point_command,
+    resolve_entry_point,
+)
+from container_runtime.usercode.fetch import classify_source, prepare_code_dir
+from container_runtime.usercode.install import install_command
+
+logger = logging.getLogger(__name__)
+_SECRET_NAME = re.compile(r"pass(word)?|secret|token|api[_-]?key|access[_-]?key|credential", re.I)
+REDACTED = "*****"
+
+
+@dataclass
+class TrainingJob:
+    """One run of `train`: the frozen config plus the means to run processes for it."""
+
+    config: TrainingConfig
+    inbox: SignalInbox
+    policy: SupervisionPolicy
+    stdout: BinaryIO | None
+    stderr: BinaryIO | None
+    python: str = sys.executable
+
+    @property
+    def code_dir(self) -> Path:
+        return self.config.paths.code
+
+    def prepare_code(self) -> EntryPoint:
+        """Fetch the code, find the entry point and install what it needs."""
+        if self.config.entry_point is None:
+            raise ConfigError(
+                "hyperparameters.json",
+                "no entry point: set the hyperparameter 'sagemaker_program' or the variable SAGEMAKER_PROGRAM",
+            )
+        source = classify_source(self.config.submit_directory, self.code_dir)
+        self.raise_if_stopped()
+        prepare_code_dir(
+            source,
+            self.code_dir,
+            force=self.config.force_code_extract,
+            s3_endpoint_url=self.config.s3_endpoint_url,
+            region=self.config.region,
+        )
+        entry = resolve_entry_point(self.code_dir, self.config.entry_point)
+        self.install(entry)
+        return entry
+
+    def install(self, entry: EntryPoint) -> None:
+        command = install_command(entry, self.python)
+        if command is None:
+            return
+        error_class: type[CalledProcessFailure] = (
+            InstallModuleError if entry.kind is EntryPointKind.PYTHON_PACKAGE else InstallRequirementsError
+        )
+        logger.info("Installing user dependencies: %s", shlex.join(command[1:]))
+        self.run_checked(command, env=self.config.inherited_environ, error_class=error_class)
+
+    def user_args(self) -> list[str]:
+        return render_cli_args(self.config.hyperparameters, self.config.cli_style)
+
+    def user_command(self, entry: EntryPoint, args: Sequence[str]) -> list[str]:
+        return entry_point_command(entry, args, self.python)
+
+    def child_env(self, args: Sequence[str]) -> dict[str, str]:
+        return child_environment(self.config, args)
+
+    def raise_if_stopped(self) -> None:
+        signum = self.inbox.first_stop_signal
+        if signum is not None:
+            raise JobStopped(signum)
+
+    def run_checked(
+        self,
+        command: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cwd: Path | None = None,
+        error_class: type[CalledProcessFailure] = ExecuteUserScriptError,
+    ) -> ProcessOutcome:
+        """Run `command` under supervision; raise the matching failure unless it succeeded."""
+        self.raise_if_stopped()
+        try:
+            outcome = run_supervised(
+                command,
+                cwd=cwd or self.code_dir,
+                env=env,
+                inbox=self.inbox,
+                policy=self.policy,
+                stdout_sink=self.stdout,
+                stderr_sink=self.stderr,
+            )
+        except OSError as error:
+            raise error_class(command, 127 if isinstance(error, FileNotFoundError) else 126, str(error)) from error
+        failure = failure_for(outcome, command, error_class)
+        if failure is not None:
+            raise failure
+        return outcome
+
+    def redacted(self, command: Sequence[str]) -> str:
+        """The command for the log, with values of secret-looking hyperparameters hidden."""
+        secrets = {
+            str(value)
+            for name, value in self.config.hyperparameters.items()
+            if _SECRET_NAME.search(name) and value not in (None, "")
+        }
+        return shlex.join(REDACTED if part in secrets else part for part in command)
+
+
+def run_entry_point(job: TrainingJob) -> None:
+    """The default flow: run the user's entry point once on this host."""
+    entry = job.prepare_code()
+    args = job.user_args()
+    command = job.user_command(entry, args)
+    env = job.child_env(args)
+    logger.info("Running %s: %s", entry.kind.value, job.redacted(command))
+    job.run_checked(command, env=env, error_class=ExecuteUserScriptError)
+
+
+__all__ = ["TrainingJob", "UserCodeError", "run_entry_point"]

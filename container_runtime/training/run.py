@@ -1,0 +1,72 @@
+"""`run_training`: the whole job, from the config to the status files and artifacts."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+
+from container_runtime.errors import JobFailure
+from container_runtime.training.artifacts_step import package_artifacts
+from container_runtime.training.job import TrainingJob, run_entry_point
+from container_runtime.training.outcome import JobResult, JobState, JobStopped
+from container_runtime.training.status import write_failure, write_success
+
+logger = logging.getLogger(__name__)
+
+
+class FrameworkError(JobFailure):
+    """An unexpected exception inside the runtime or a framework adapter."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.error = error
+        errno = getattr(error, "errno", None)
+        self.exit_code = errno if isinstance(errno, int) and 0 < errno < 256 else 1
+
+    def failure_text(self) -> str:
+        trace = "".join(traceback.format_exception(self.error))
+        return f"Framework Error: \n{trace}\n{self.error}"
+
+
+def run_training(job: TrainingJob) -> JobResult:
+    """Run the job, pack its artifacts, then write `success` or `failure` (in that order)."""
+    config = job.config
+    started = time.monotonic()
+    result = _run(job)
+    elapsed = time.monotonic() - started
+    if config.package_artifacts:
+        problems = package_artifacts(config.paths)
+        if problems and result.state is JobState.SUCCEEDED:
+            result = JobResult(JobState.FAILED, _ArtifactError("; ".join(problems)))
+    if result.failure is None:
+        write_success(config.paths)
+        logger.info("Training succeeded in %.1f s", elapsed)
+    else:
+        write_failure(config.paths, result.failure.failure_text())
+        verb = "stopped" if result.state is JobState.STOPPED else "failed"
+        logger.error("Training %s after %.1f s: %s", verb, elapsed, result.failure.one_line())
+    return result
+
+
+def _run(job: TrainingJob) -> JobResult:
+    try:
+        if job.config.framework_module:
+            from container_runtime.training.framework import run_framework
+
+            run_framework(job, job.config.framework_module)
+        else:
+            run_entry_point(job)
+        job.raise_if_stopped()
+    except JobStopped as stopped:
+        return JobResult(JobState.STOPPED, stopped)
+    except JobFailure as failure:
+        return JobResult(JobState.FAILED, failure)
+    except Exception as error:  # noqa: BLE001 - any other exception is a framework error
+        logger.debug("Framework error", exc_info=True)
+        return JobResult(JobState.FAILED, FrameworkError(error))
+    return JobResult(JobState.SUCCEEDED)
+
+
+class _ArtifactError(JobFailure):
+    """The job succeeded but its artifacts could not be packed."""

@@ -1,0 +1,1 @@
+"""Fetching, unpacking, installing and starting the user's code."""

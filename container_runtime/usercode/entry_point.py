@@ -1,0 +1,103 @@
+"""What kind of entry point the user gave, and the argv that runs it (never a shell string)."""
+
+from __future__ import annotations
+
+import enum
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from container_runtime.errors import UserCodeError
+
+PACKAGE_MARKERS = ("setup.py", "pyproject.toml")
+
+
+class EntryPointKind(enum.Enum):
+    COMMAND = "command"
+    PYTHON_PACKAGE = "python package"
+    PYTHON_PROGRAM = "python program"
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    name: str
+    kind: EntryPointKind
+    code_dir: Path
+
+    @property
+    def path(self) -> Path:
+        return self.code_dir / self.name
+
+    @property
+    def module(self) -> str:
+        """`pkg/train.py` runs as `python -m pkg.train`."""
+        stem = self.name[:-3] if self.name.endswith(".py") else self.name
+        return stem.replace("/", ".")
+
+
+def detect_kind(code_dir: Path, name: str) -> EntryPointKind:
+    """`.sh` is a command; a code dir with setup.py/pyproject.toml is a package; `.py` a program."""
+    if name.endswith(".sh"):
+        return EntryPointKind.COMMAND
+    if any((code_dir / marker).is_file() for marker in PACKAGE_MARKERS):
+        return EntryPointKind.PYTHON_PACKAGE
+    if name.endswith(".py"):
+        return EntryPointKind.PYTHON_PROGRAM
+    return EntryPointKind.COMMAND
+
+
+def resolve_entry_point(code_dir: Path, name: str) -> EntryPoint:
+    """Find the entry point and check that it stays inside the code dir."""
+    entry = EntryPoint(name=name, kind=detect_kind(code_dir, name), code_dir=code_dir)
+    if entry.kind is EntryPointKind.PYTHON_PACKAGE:
+        if not all(part.isidentifier() for part in entry.module.split(".")):
+            raise UserCodeError(f"entry point {name!r}: {entry.module!r} is not a Python module name")
+        return entry
+    real_code_dir = code_dir.resolve()
+    real_path = entry.path.resolve()
+    if not real_path.is_relative_to(real_code_dir):
+        raise UserCodeError(f"entry point {name!r} resolves to {real_path}, outside the code dir {code_dir}")
+    if not real_path.is_file():
+        raise UserCodeError(f"entry point {name!r} not found in {code_dir}{_listing(code_dir)}")
+    return entry
+
+
+def entry_point_command(entry: EntryPoint, args: Sequence[str], python: str) -> list[str]:
+    """The argv that runs the entry point with `args`, from the code dir."""
+    if entry.kind is EntryPointKind.PYTHON_PROGRAM:
+        return [python, "--", entry.name, *args]
+    if entry.kind is EntryPointKind.PYTHON_PACKAGE:
+        return [python, "-m", entry.module, *args]
+    path = entry.path
+    _make_executable(path)
+    if entry.name.endswith(".sh") and not _has_shebang(path):
+        return ["/bin/sh", str(path), *args]
+    return [str(path), *args]
+
+
+def _make_executable(path: Path) -> None:
+    mode = path.stat().st_mode
+    wanted = mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH
+    if wanted != mode:
+        try:
+            os.chmod(path, wanted)
+        except OSError as error:
+            raise UserCodeError(f"entry point {path} cannot be made executable: {error.strerror}") from error
+
+
+def _has_shebang(path: Path) -> bool:
+    with path.open("rb") as file:
+        return file.read(2) == b"#!"
+
+
+def _listing(code_dir: Path) -> str:
+    try:
+        names = sorted(entry.name for entry in code_dir.iterdir())
+    except OSError:
+        return " (the code dir does not exist)"
+    if not names:
+        return " (the code dir is empty)"
+    shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+    return f" (it holds: {shown})"

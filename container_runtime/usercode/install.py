@@ -1,0 +1,23 @@
+"""The pip commands that install the user's dependencies, with the running interpreter."""
+
+from __future__ import annotations
+
+from container_runtime.usercode.entry_point import EntryPoint, EntryPointKind
+
+REQUIREMENTS_FILE = "requirements.txt"
+_PIP = ("-m", "pip", "install", "--disable-pip-version-check", "--no-input")
+
+
+def install_command(entry: EntryPoint, python: str) -> list[str] | None:
+    """`pip install .` for a package, `pip install -r requirements.txt` for a program with one."""
+    requirements = entry.code_dir / REQUIREMENTS_FILE
+    has_requirements = requirements.is_file()
+    if entry.kind is EntryPointKind.PYTHON_PACKAGE:
+        command = [python, *_PIP, "."]
+        if has_requirements:
+            command += ["-r", REQUIREMENTS_FILE]
+        return command
+    if has_requirements:
+        return [python, *_PIP, "-r", REQUIREMENTS_FILE]
+    return None
+

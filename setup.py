@@ -1,0 +1,51 @@
+"""Packaging for container-runtime: the in-container training runtime."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+EXTRAS = {
+    "s3": ["boto3>=1.28,<2"],
+    "gzip": ["isal>=1.6,<2"],
+    "serving": ["gunicorn>=22,<24"],
+    "tuning": ["optuna>=3.6,<5", "pandas>=2.0,<3", "matplotlib>=3.7,<4"],
+    "chainer": ["chainer>=7.8,<8", "numpy>=1.24,<2", "mpi4py>=3.1,<5"],
+    "tensorflow": ["tensorflow>=2.15,<3", "mpi4py>=3.1,<5"],
+}
+EXTRAS["test"] = sorted(
+    {
+        "pytest>=8,<10",
+        "pytest-timeout>=2.2,<3",
+        "moto[server]>=5,<6",
+        *EXTRAS["s3"],
+        *EXTRAS["gzip"],
+    }
+)
+EXTRAS["bench"] = ["numpy>=1.24,<3", *EXTRAS["gzip"]]
+EXTRAS["all"] = sorted({requirement for name, group in EXTRAS.items() if name != "all" for requirement in group})
+
+setup(
+    name="container-runtime",
+    version="0.1.0",
+    description="Run SageMaker-style training scripts the same way on a laptop, in Docker or on many hosts",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10,<3.13",
+    packages=find_packages(include=["container_runtime", "container_runtime.*", "frameworks", "frameworks.*"]),
+    install_requires=["psutil>=5.9,<8"],
+    extras_require=EXTRAS,
+    entry_points={
+        "console_scripts": [
+            "train=container_runtime.cli.train:main",
+        ]
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3.10",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+        "Operating System :: POSIX :: Linux",
+    ],
+)
