@@ -46,5 +46,5 @@ def package_artifacts(paths: JobPaths) -> list[str]:
             result.compressor,
         )
         for skipped in result.skipped:
-            logger.warning("Not packed: %s (%s)", skipped.path, skipped.reason)
+            logger.warning("While packing %s: %s", skipped.path, skipped.reason)
     return problems

@@ -56,6 +56,10 @@ def extract_tar_safely(archive: Path, destination: Path) -> int:
         raise UserCodeError(f"{archive}: cannot unpack user code: {what}")
 
     read_errors = _archive_read_errors()
+    # FilterError exists only where the `data` filter does.
+    filter_errors: tuple[type[Exception], ...] = (
+        (tarfile.FilterError,) if hasattr(tarfile, "FilterError") else ()
+    )
     try:
         with tarfile.open(archive, mode="r:*") as tar:
             members = tar.getmembers()  # reads headers only, seeking past the data
@@ -66,9 +70,10 @@ def extract_tar_safely(archive: Path, destination: Path) -> int:
                     tar.extractall(destination, members=members, filter="data")
                 else:  # Python < 3.10.12 / 3.11.4
                     _extract_without_filter(tar, members, destination)
-            except tarfile.FilterError as error:
+            except filter_errors as error:
                 # Unreachable unless the checks above miss a case the filter knows.
-                name = error.tarinfo.name if error.tarinfo is not None else "?"
+                member = getattr(error, "tarinfo", None)
+                name = member.name if member is not None else "?"
                 raise UnsafeArchiveError(str(archive), name, str(error)) from error
             except OSError as error:
                 if error.errno is None:  # a decompressor's "corrupt data", not the disk
@@ -79,7 +84,8 @@ def extract_tar_safely(archive: Path, destination: Path) -> int:
     except UserCodeError:
         raise
     except read_errors as error:
-        raise UnsupportedArchiveError(f"{archive}: {_read_error_reason(archive, error)}") from error
+        reason = _read_error_reason(archive, error)
+        raise UnsupportedArchiveError(f"{archive}: {reason}") from error
     return len(members)
 
 
@@ -224,6 +230,14 @@ def _has_entries(directory: Path) -> bool:
         return False
 
 
+def _short(text: str, limit: int = 80) -> str:
+    """`repr(text)`, shortened in the middle when long (reasons stay readable)."""
+    if len(text) <= limit:
+        return repr(text)
+    half = limit // 2
+    return repr(f"{text[:half]}...{text[-half:]}")
+
+
 def _split(path: str) -> _Parts:
     return tuple(part for part in path.split("/") if part not in ("", "."))
 
@@ -264,11 +278,13 @@ def _validate(archive: str, members: list[tarfile.TarInfo], destination: Path) -
             target = member.linkname
             if target.startswith("/") or os.path.isabs(target):
                 raise UnsafeArchiveError(
-                    archive, name, f"symbolic link to absolute path {target!r}"
+                    archive, name, f"symbolic link to absolute path {_short(target)}"
                 )
             if tree.resolve(parent, target) is None:
                 raise UnsafeArchiveError(
-                    archive, name, f"symbolic link target {target!r} is outside the destination"
+                    archive,
+                    name,
+                    f"symbolic link target {_short(target)} is outside the destination",
                 )
             if tree.is_dir(location):
                 raise UnsafeArchiveError(archive, name, "symbolic link would replace a directory")
@@ -277,17 +293,19 @@ def _validate(archive: str, members: list[tarfile.TarInfo], destination: Path) -
         elif member.islnk():
             target = member.linkname
             if target.startswith("/") or os.path.isabs(target):
-                raise UnsafeArchiveError(archive, name, f"hard link to absolute path {target!r}")
+                raise UnsafeArchiveError(
+                    archive, name, f"hard link to absolute path {_short(target)}"
+                )
             resolved = tree.resolve(tree.root, target)
             if resolved is None:
                 raise UnsafeArchiveError(
-                    archive, name, f"hard link target {target!r} is outside the destination"
+                    archive, name, f"hard link target {_short(target)} is outside the destination"
                 )
             if tree.is_dir(resolved):
-                raise UnsafeArchiveError(archive, name, f"hard link to directory {target!r}")
+                raise UnsafeArchiveError(archive, name, f"hard link to directory {_short(target)}")
             if not tree.exists(resolved):
                 raise UnsafeArchiveError(
-                    archive, name, f"hard link to {target!r}, which is not an earlier member"
+                    archive, name, f"hard link to {_short(target)}, which is not an earlier member"
                 )
             tree.non_dirs.add(_final(tree, location))
         elif member.isdir():
@@ -301,7 +319,7 @@ def _validate(archive: str, members: list[tarfile.TarInfo], destination: Path) -
             raise UnsafeArchiveError(
                 archive,
                 link_members[location],
-                f"symbolic link target {target!r} is outside the destination "
+                f"symbolic link target {_short(target)} is outside the destination "
                 "once later members are extracted",
             )
 

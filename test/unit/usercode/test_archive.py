@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tarfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,8 @@ def hardlink(name: str, target: str, mode: int = 0o644) -> Entry:
 
 
 def make_tar(path: Path, entries: list[Entry], mode: str = "w:gz") -> Path:
-    with tarfile.open(path, mode) as tar:
+    # `mode` comes from parameters as a plain str; typeshed wants a Literal.
+    with tarfile.open(path, mode) as tar:  # type: ignore[call-overload,unused-ignore]
         for entry in entries:
             info = tarfile.TarInfo(entry.name)
             info.type = entry.kind
@@ -69,6 +71,25 @@ def listing(directory_path: Path) -> list[str]:
     return sorted(
         str(path.relative_to(directory_path)) for path in directory_path.rglob("*")
     )
+
+
+def _path_max_bypass() -> list[Entry]:
+    """CVE-2025-4517: links through directories whose physical path exceeds PATH_MAX.
+
+    `os.path.realpath` gives up on such paths and answers lexically, so the `data` filter
+    of unpatched Pythons (3.11.7 among them) lets "escape/planted.txt" land one level
+    above the destination.
+    """
+    long_dir, steps, path, entries = "d" * 247, "abcdefghijklmnop", "", []
+    for step in steps:
+        entries.append(directory(f"{path}{long_dir}"))
+        entries.append(symlink(f"{path}{step}", long_dir))
+        path = f"{path}{long_dir}/"
+    deep_link = "/".join(steps) + "/" + "l" * 254
+    entries.append(symlink(deep_link, "../" * len(steps)))
+    entries.append(symlink("escape", f"{deep_link}/.."))
+    entries.append(file("escape/planted.txt", b"pwned"))
+    return entries
 
 
 HOSTILE: dict[str, tuple[list[Entry], str]] = {
@@ -120,6 +141,7 @@ HOSTILE: dict[str, tuple[list[Entry], str]] = {
     "block device": ([Entry("sda", tarfile.BLKTYPE)], "sda"),
     "fifo": ([file("ok.txt"), Entry("pipe", tarfile.FIFOTYPE)], "pipe"),
     "symlink replacing a directory": ([directory("d"), symlink("d", ".")], "d"),
+    "PATH_MAX realpath bypass": (_path_max_bypass(), "escape"),
 }
 
 
@@ -145,6 +167,7 @@ def test_hostile_archive_is_refused_and_nothing_is_written(
     assert listing(destination) == []
     assert not (tmp_path / "escape.txt").exists()
     assert not (tmp_path / "outside.txt").exists()
+    assert not (tmp_path / "planted.txt").exists()
 
 
 def test_refused_archive_does_not_create_a_missing_destination(tmp_path: Path) -> None:
@@ -233,6 +256,7 @@ def test_good_archive_without_the_data_filter(
 ) -> None:
     """Pythons before 3.10.12 / 3.11.4 have no `data` filter: the manual path runs."""
     monkeypatch.delattr(tarfile, "data_filter")
+    monkeypatch.delattr(tarfile, "FilterError")
     archive = make_tar(tmp_path / "sourcedir.tar.gz", GOOD_ENTRIES)
     destination = tmp_path / "code"
 
@@ -249,6 +273,23 @@ def test_hostile_archive_without_the_data_filter(
     with pytest.raises(UnsafeArchiveError):
         extract_tar_safely(archive, tmp_path / "code")
     assert listing(tmp_path / "code") == []
+
+
+def test_data_filter_is_a_second_line_of_defence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Were the checks to miss a case, the `data` filter's refusal is still reported."""
+    import container_runtime.usercode.archive as archive_module
+
+    if not hasattr(tarfile, "data_filter"):
+        pytest.skip("this Python has no tarfile data filter")
+    monkeypatch.setattr(archive_module, "_validate", lambda *args: None)
+    archive = make_tar(tmp_path / "a.tar.gz", [symlink("l", "/etc/passwd")])
+
+    with pytest.raises(UnsafeArchiveError) as caught:
+        extract_tar_safely(archive, tmp_path / "code")
+
+    assert caught.value.member == "l"
 
 
 def test_empty_tar_extracts_nothing(tmp_path: Path) -> None:
@@ -313,7 +354,9 @@ def _gzip_of_garbage(path: Path) -> Path:
     ],
     ids=["zip", "random bytes", "empty", "truncated gzip", "truncated plain", "gzip garbage"],
 )
-def test_unreadable_archive_is_unsupported(tmp_path: Path, build, expected: str) -> None:  # type: ignore[no-untyped-def]
+def test_unreadable_archive_is_unsupported(
+    tmp_path: Path, build: Callable[[Path], Path], expected: str
+) -> None:
     archive = build(tmp_path / "sourcedir.tar.gz")
     destination = tmp_path / "code"
 

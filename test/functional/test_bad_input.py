@@ -1,0 +1,143 @@
+"""Every bad input ends with one clear line naming the file and key, a failure file and exit 1."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from support.jobs import JobDir
+
+
+def _tar_with_member(path: Path, name: str) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        info = tarfile.TarInfo(name)
+        data = b"print('pwned')\n"
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def not_json(job: JobDir) -> None:
+    job.config_file("hyperparameters.json", "{not json")
+
+
+def not_an_object(job: JobDir) -> None:
+    job.config_file("resourceconfig.json", '["algo-1"]')
+
+
+def host_not_in_hosts(job: JobDir) -> None:
+    job.config_file("resourceconfig.json", {"current_host": "algo-3", "hosts": ["algo-1", "algo-2"]})
+
+
+def entry_point_missing(job: JobDir) -> None:
+    job.hyperparameters({"sagemaker_program": "missing.py"})
+
+
+def entry_point_outside(job: JobDir) -> None:
+    job.hyperparameters({"sagemaker_program": "../outside.py"})
+
+
+def entry_point_symlink_outside(job: JobDir) -> None:
+    (job.base / "evil.py").write_text("print('outside')\n")
+    (job.code / "link.py").symlink_to(job.base / "evil.py")
+    job.hyperparameters({"sagemaker_program": "link.py"})
+
+
+def no_entry_point(job: JobDir) -> None:
+    job.hyperparameters({"epochs": 1})
+
+
+def unsupported_archive(job: JobDir) -> None:
+    (job.base / "code.zip").write_bytes(b"PK\x03\x04rest-of-zip")
+    job.code.rmdir()
+    job.hyperparameters({"sagemaker_program": "t.py", "sagemaker_submit_directory": str(job.base / "code.zip")})
+
+
+def hostile_archive(job: JobDir) -> None:
+    archive = _tar_with_member(job.base / "sourcedir.tar.gz", "../../escaped.py")
+    job.code.rmdir()
+    job.hyperparameters({"sagemaker_program": "t.py", "sagemaker_submit_directory": str(archive)})
+
+
+def submit_dir_missing(job: JobDir) -> None:
+    job.hyperparameters({"sagemaker_program": "t.py", "sagemaker_submit_directory": "/nonexistent/src.tar.gz"})
+
+
+def submit_dir_bad_scheme(job: JobDir) -> None:
+    job.hyperparameters({"sagemaker_program": "t.py", "sagemaker_submit_directory": "http://example.invalid/x.tgz"})
+
+
+def unreadable_channel(job: JobDir) -> None:
+    job.config_file("inputdataconfig.json", {"train": {"TrainingInputMode": "File"}})
+    (job.base / "input" / "data" / "train").write_text("a file, not a directory")
+
+
+def bad_channel_config(job: JobDir) -> None:
+    job.config_file("inputdataconfig.json", {"train": "File"})
+
+
+def nul_in_hyperparameter(job: JobDir) -> None:
+    job.script("report_env.py")
+    job.hyperparameters({"sagemaker_program": "report_env.py", "bad": "a\u0000b"})
+
+
+def bad_cli_style(job: JobDir) -> None:
+    job.script("report_env.py")
+    job.hyperparameters({"sagemaker_program": "report_env.py", "sagemaker_cli_style": "yaml"})
+
+
+def bad_grace_variable(job: JobDir) -> None:
+    job.script("report_env.py")
+    job.hyperparameters({"sagemaker_program": "report_env.py"})
+    job.config_file("checkpointconfig.json", {"LocalPath": "relative/dir"})
+
+
+CASES: list[tuple[str, Callable[[JobDir], None], str]] = [
+    ("not JSON", not_json, "hyperparameters.json: is not valid JSON"),
+    ("not an object", not_an_object, "resourceconfig.json: expected a JSON object, got an array"),
+    ("current_host not in hosts", host_not_in_hosts, "current_host 'algo-3' is not in hosts"),
+    ("entry point missing", entry_point_missing, "entry point 'missing.py' not found"),
+    ("entry point outside", entry_point_outside, "invalid entry point '../outside.py'"),
+    ("entry point symlink outside", entry_point_symlink_outside, "outside the code dir"),
+    ("no entry point", no_entry_point, "no entry point"),
+    ("unsupported archive", unsupported_archive, "code.zip: unsupported archive format"),
+    ("hostile archive", hostile_archive, "refusing member '../../escaped.py'"),
+    ("submit dir missing", submit_dir_missing, "'/nonexistent/src.tar.gz' does not exist"),
+    ("submit dir scheme", submit_dir_bad_scheme, "unsupported URI scheme 'http'"),
+    ("unreadable channel", unreadable_channel, "channel 'train'"),
+    ("bad channel config", bad_channel_config, "channel 'train': expected an object, got a string"),
+    ("NUL in hyperparameter", nul_in_hyperparameter, "hyperparameter 'bad'"),
+    ("bad cli style", bad_cli_style, "'sagemaker_cli_style': expected 'contract' or 'json'"),
+    ("relative checkpoint dir", bad_grace_variable, "checkpointconfig.json: key 'LocalPath'"),
+]
+
+
+@pytest.mark.parametrize(("make_bad", "expected"), [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_bad_input(job: JobDir, make_bad: Callable[[JobDir], None], expected: str) -> None:
+    make_bad(job)
+    result = job.run()
+    assert result.returncode == 1, result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert len(error_lines) == 1, result.stderr
+    assert expected in error_lines[0]
+    assert "Traceback" not in result.stderr
+    failure = job.failure()
+    assert failure is not None and expected in failure
+    assert not job.succeeded()
+    assert not (job.base.parent / "escaped.py").exists()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("SM_STOP_GRACE_SECONDS", "soon"), ("SM_PACKAGE_ARTIFACTS", "maybe"), ("SM_FORCE_CODE_EXTRACT", "2")],
+)
+def test_bad_variable(job: JobDir, variable: str, value: str) -> None:
+    job.script("report_env.py")
+    job.hyperparameters({"sagemaker_program": "report_env.py"})
+    result = job.run({variable: value})
+    assert result.returncode == 1
+    assert f"environment variable {variable}" in result.stderr
+    assert repr(value) in (job.failure() or "")
