@@ -19,6 +19,8 @@ EXTRAS["test"] = sorted(
         "pytest>=8,<10",
         "pytest-timeout>=2.2,<3",
         "moto[server]>=5,<6",
+        "setuptools>=65",
+        "wheel>=0.40",
         *EXTRAS["s3"],
         *EXTRAS["gzip"],
     }

@@ -8,8 +8,12 @@ these to exit codes, so no code below it calls `sys.exit`.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Sequence
+
+# A line that states an error: "ValueError: boom", "ERROR: No matching distribution", "error: ...".
+_ERROR_LINE = re.compile(r"^\s*([\w.]*(Error|Exception|Interrupt|Exit)\b|ERROR:|error:|Killed\b)")
 
 
 class JobFailure(Exception):
@@ -87,8 +91,10 @@ class CalledProcessFailure(JobFailure):
         self.extra_info = extra_info
 
     def one_line(self) -> str:
-        last = self.error_output.strip().splitlines()[-1:] if self.error_output.strip() else []
-        detail = f": {last[0].strip()}" if last else ""
+        lines = [line.strip() for line in self.error_output.splitlines() if line.strip()]
+        stated = [line for line in lines if _ERROR_LINE.match(line)]
+        summary = (stated or lines)[-1:]
+        detail = f": {summary[0]}" if summary else ""
         extra = f" ({self.extra_info})" if self.extra_info else ""
         return (
             f"{type(self).__name__}: exit code {self.process_exit_code}{extra}{detail}"
