@@ -16,9 +16,8 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, cast
+from typing import IO, NamedTuple, TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     import gzip
@@ -35,16 +34,14 @@ COMPRESS_LEVEL = 1
 CHUNK_SIZE = 1 << 20
 
 
-@dataclass(frozen=True)
-class SkippedEntry:
+class SkippedEntry(NamedTuple):
     """A path under the source that is missing from the archive, or not packed intact."""
 
     path: Path
     reason: str
 
 
-@dataclass(frozen=True)
-class PackResult:
+class PackResult(NamedTuple):
     """What `pack_directory` wrote, for logging and for the caller's checks.
 
     `files` counts regular files, `bytes_in` the content bytes stored (a hard link to a

@@ -12,7 +12,7 @@ import sys
 
 from container_runtime.config import JobPaths, TrainingConfig, base_dir_from, load_config
 from container_runtime.errors import ConfigError
-from container_runtime.cli.logs import configure_logging
+from container_runtime import log
 from container_runtime.process import SignalInbox, SupervisionPolicy, become_subreaper
 from container_runtime.training import TrainingJob, run_training
 from container_runtime.training.status import write_failure
@@ -20,7 +20,7 @@ from container_runtime.training.status import write_failure
 
 def main(argv: list[str] | None = None) -> int:
     """Run one training job as configured under the base dir; return the exit code."""
-    logger = configure_logging()
+    logger = log.get_logger("container_runtime.train")
     environ = dict(os.environ)
     with SignalInbox() as inbox:
         reaps_orphans = become_subreaper()
@@ -30,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
             logger.error("%s", error.one_line())
             write_failure(JobPaths(base_dir_from(environ)), error.failure_text())
             return error.exit_code
-        logger.setLevel(config.log_level)
-        _log_start(config)
+        log.configure(config.log_level)
+        _log_start(config, logger)
         job = TrainingJob(
             config=config,
             inbox=inbox,
@@ -42,8 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_training(job).exit_code
 
 
-def _log_start(config: TrainingConfig) -> None:
-    logger = configure_logging(config.log_level)
+def _log_start(config: TrainingConfig, logger: log.Logger) -> None:
     for notice in config.notices:
         logger.info("%s", notice)
     hosts = config.resource.hosts

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
+
+from container_runtime.config.executables import find_executable
 
 NVIDIA_SMI_TIMEOUT_SECONDS = 10.0
 _HIDDEN_DEVICE_VALUES = frozenset({"", "-1", "none", "nodevfiles", "void"})
@@ -15,7 +16,7 @@ def count_gpus(
     environ: Mapping[str, str],
     *,
     proc_root: Path = Path("/proc"),
-    which: Callable[[str], str | None] = shutil.which,
+    which: Callable[[str], str | None] = find_executable,
 ) -> int:
     """Number of GPUs visible to the job.
 

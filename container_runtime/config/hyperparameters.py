@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Names the platform owns; they never reach the user's command line.
 RESERVED_NAMES = frozenset(
@@ -45,8 +44,7 @@ def decode_hyperparameters(raw: Mapping[str, Any]) -> dict[str, Any]:
     return {name: decode_value(value) for name, value in raw.items()}
 
 
-@dataclass(frozen=True)
-class SplitHyperparameters:
+class SplitHyperparameters(NamedTuple):
     """Hyperparameters sorted by who consumes them."""
 
     user: Mapping[str, Any]

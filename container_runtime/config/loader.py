@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import configparser
-import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,6 +20,7 @@ from container_runtime.config.resources import (
 )
 from container_runtime.config.settings import env_flag, env_seconds
 from container_runtime.errors import ConfigError
+from container_runtime.log import INFO
 
 DEFAULT_STOP_GRACE_SECONDS = 120.0
 HYPERPARAMETERS_FILE = "hyperparameters.json"
@@ -160,7 +159,7 @@ def _entry_point(environ: Mapping[str, str], reserved: Mapping[str, Any], source
 
 
 def _log_level(reserved: Mapping[str, Any], source: Path) -> int:
-    value = reserved.get("sagemaker_container_log_level", logging.INFO)
+    value = reserved.get("sagemaker_container_log_level", INFO)
     if isinstance(value, str) and value.upper() in _LOG_LEVEL_NAMES:
         return _LOG_LEVEL_NAMES[value.upper()]
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
@@ -192,6 +191,8 @@ def _region(environ: Mapping[str, str], reserved: Mapping[str, Any], source: Pat
     )
     if not os.path.isfile(config_file):
         return ""
+    import configparser  # only when an AWS config file exists; it costs start-up time
+
     profile = environ.get("AWS_PROFILE") or "default"
     parser = configparser.RawConfigParser()
     try:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from container_runtime.config.paths import JobPaths
 from container_runtime.config.resources import ResourceConfig
@@ -24,15 +23,13 @@ DISTRIBUTION_FLAGS = (
 )
 
 
-@dataclass(frozen=True)
-class Channel:
+class Channel(NamedTuple):
     name: str
     path: Path
     config: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class TrainingConfig:
+class TrainingConfig(NamedTuple):
     """Everything `train` needs, validated. Nothing below `main()` reads env or config files."""
 
     paths: JobPaths

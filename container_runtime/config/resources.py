@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from container_runtime.config.files import json_type_name
 from container_runtime.errors import ConfigError
@@ -16,8 +15,7 @@ DEFAULT_GROUP_NAME = "homogeneousCluster"
 DEFAULT_INTERFACE = "eth0"
 
 
-@dataclass(frozen=True)
-class InstanceGroup:
+class InstanceGroup(NamedTuple):
     name: str
     instance_type: str
     hosts: tuple[str, ...]
@@ -30,8 +28,7 @@ class InstanceGroup:
         }
 
 
-@dataclass(frozen=True)
-class ResourceConfig:
+class ResourceConfig(NamedTuple):
     """The validated content of `resourceconfig.json`; `raw` is the file as given."""
 
     current_host: str

@@ -7,15 +7,15 @@ names a shell cannot read, and `SM_CHECKPOINT_DIR`.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from typing import Any
 
+from container_runtime.config.executables import find_executable
 from container_runtime.config.model import TrainingConfig
 from container_runtime.environment.encoding import encode_env_value, is_shell_name, shell_safe_name
 
 
-def training_environment(config: TrainingConfig, user_args: Sequence[str]) -> dict[str, Any]:
+def training_environment(config: TrainingConfig) -> dict[str, Any]:
     """The document exported as `SM_TRAINING_ENV` (keys as in the toolkit's `Environment`)."""
     paths = config.paths
     resource = config.resource
@@ -40,8 +40,8 @@ def training_environment(config: TrainingConfig, user_args: Sequence[str]) -> di
         "is_hetero": len(resource.instance_groups) > 1,
         "is_master": config.is_master,
         "is_modelparallel_enabled": bool(config.hyperparameters.get("mp_parameters")),
-        "is_smddpmprun_installed": shutil.which("smddpmprun") is not None,
-        "is_smddprun_installed": shutil.which("smddprun") is not None,
+        "is_smddpmprun_installed": find_executable("smddpmprun", config.inherited_environ) is not None,
+        "is_smddprun_installed": find_executable("smddprun", config.inherited_environ) is not None,
         "job_name": config.training_job_name,
         "log_level": config.log_level,
         "master_hostname": config.master_hostname,
@@ -63,7 +63,7 @@ def training_environment(config: TrainingConfig, user_args: Sequence[str]) -> di
 
 def sm_variables(config: TrainingConfig, user_args: Sequence[str]) -> dict[str, str]:
     """Every `SM_*` variable for the user process, as strings."""
-    document = training_environment(config, user_args)
+    document = training_environment(config)
     exported_keys = (
         "hosts", "current_host", "network_interface_name", "resource_config",
         "input_data_config", "model_dir", "input_dir", "input_config_dir", "output_dir",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 
-@dataclass(frozen=True)
-class ProcessEntry:
+class ProcessEntry(NamedTuple):
     pid: int
     ppid: int
     session: int

@@ -8,27 +8,25 @@ terminated, and every wait is bounded.
 
 from __future__ import annotations
 
-import logging
 import os
 import selectors
 import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from container_runtime.process.proc_table import leftover_processes, read_process_table
 from container_runtime.process.signals import SignalInbox
 from container_runtime.process.streaming import OutputRelay
+from container_runtime.log import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 READ_CHUNK = 64 * 1024
 
 
-@dataclass(frozen=True)
-class SupervisionPolicy:
+class SupervisionPolicy(NamedTuple):
     #: Seconds between forwarding a stop signal and killing the process group.
     grace_seconds: float
     #: Seconds left-behind processes get between SIGTERM and SIGKILL.
@@ -38,8 +36,7 @@ class SupervisionPolicy:
     tail_lines: int = 50
 
 
-@dataclass(frozen=True)
-class ProcessOutcome:
+class ProcessOutcome(NamedTuple):
     """How a supervised process ended. `returncode` is negative when a signal killed it."""
 
     returncode: int

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from container_runtime.config.paths import JobPaths
+from container_runtime.log import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 def artifact_targets(paths: JobPaths) -> tuple[tuple[Path, Path], ...]:

@@ -7,14 +7,12 @@ command under supervision, turning its outcome into success or a typed failure.
 
 from __future__ import annotations
 
-import logging
 import re
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from container_runtime.config.model import TrainingConfig
 from container_runtime.environment import child_environment, render_cli_args
@@ -36,14 +34,14 @@ from container_runtime.usercode.entry_point import (
 )
 from container_runtime.usercode.fetch import classify_source, prepare_code_dir
 from container_runtime.usercode.install import install_command
+from container_runtime.log import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 _SECRET_NAME = re.compile(r"pass(word)?|secret|token|api[_-]?key|access[_-]?key|credential", re.I)
 REDACTED = "*****"
 
 
-@dataclass
-class TrainingJob:
+class TrainingJob(NamedTuple):
     """One run of `train`: the frozen config plus the means to run processes for it."""
 
     config: TrainingConfig

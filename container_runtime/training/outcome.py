@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
 import enum
 import signal
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from container_runtime.errors import CalledProcessFailure, JobFailure
 from container_runtime.process import ProcessOutcome
@@ -55,8 +55,7 @@ class JobStopped(JobFailure):
         return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class JobResult:
+class JobResult(NamedTuple):
     state: JobState
     failure: JobFailure | None = None
 

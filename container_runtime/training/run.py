@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import time
-import traceback
 
 from container_runtime.errors import JobFailure
 from container_runtime.training.artifacts_step import package_artifacts
 from container_runtime.training.job import TrainingJob, run_entry_point
 from container_runtime.training.outcome import JobResult, JobState, JobStopped
 from container_runtime.training.status import write_failure, write_success
+from container_runtime.log import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 class FrameworkError(JobFailure):
@@ -25,6 +24,8 @@ class FrameworkError(JobFailure):
         self.exit_code = errno if isinstance(errno, int) and 0 < errno < 256 else 1
 
     def failure_text(self) -> str:
+        import traceback
+
         trace = "".join(traceback.format_exception(self.error))
         return f"Framework Error: \n{trace}\n{self.error}"
 
@@ -63,7 +64,6 @@ def _run(job: TrainingJob) -> JobResult:
     except JobFailure as failure:
         return JobResult(JobState.FAILED, failure)
     except Exception as error:  # noqa: BLE001 - any other exception is a framework error
-        logger.debug("Framework error", exc_info=True)
         return JobResult(JobState.FAILED, FrameworkError(error))
     return JobResult(JobState.SUCCEEDED)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
 import enum
 import os
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from container_runtime.errors import UserCodeError
@@ -20,8 +20,7 @@ class EntryPointKind(enum.Enum):
     PYTHON_PROGRAM = "python program"
 
 
-@dataclass(frozen=True)
-class EntryPoint:
+class EntryPoint(NamedTuple):
     name: str
     kind: EntryPointKind
     code_dir: Path

@@ -7,26 +7,21 @@ into the image) is used as it is, and the log says so; `SM_FORCE_CODE_EXTRACT=tr
 
 from __future__ import annotations
 
-import logging
+from typing import NamedTuple
 import os
-import shutil
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from container_runtime.errors import ConfigError, UnsupportedArchiveError
-from container_runtime.usercode.archive import extract_tar_safely
+from container_runtime.log import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 SOURCE_KEY = "hyperparameters.json key 'sagemaker_submit_directory'"
 _ARCHIVE_SUFFIXES = (".zip", ".gz", ".tgz", ".bz2", ".xz", ".tar", ".7z", ".rar", ".whl", ".zst")
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
-@dataclass(frozen=True)
-class CodeSource:
+class CodeSource(NamedTuple):
     """Where the code comes from: `kind` is code_dir, directory, file, or s3."""
 
     kind: str
@@ -37,15 +32,20 @@ def classify_source(submit_directory: str | None, code_dir: Path) -> CodeSource:
     """Validate `sagemaker_submit_directory`; raises ConfigError naming the value."""
     if not submit_directory:
         return CodeSource("code_dir", str(code_dir))
-    parsed = urlparse(submit_directory)
-    if parsed.scheme == "s3":
-        return CodeSource("s3", submit_directory)
-    if parsed.scheme == "file":
-        local = unquote(parsed.path)
-    elif parsed.scheme and len(parsed.scheme) > 1:
-        raise ConfigError(SOURCE_KEY, f"unsupported URI scheme {parsed.scheme!r} in {submit_directory!r} (use a path, file:// or s3://)")
-    else:
+    scheme, separator, rest = submit_directory.partition("://")
+    if not separator:
         local = submit_directory
+    elif scheme == "s3":
+        return CodeSource("s3", submit_directory)
+    elif scheme == "file":
+        from urllib.parse import unquote, urlsplit
+
+        local = unquote(urlsplit(submit_directory).path)
+    else:
+        raise ConfigError(
+            SOURCE_KEY,
+            f"unsupported URI scheme {scheme!r} in {submit_directory!r} (use a path, file:// or s3://)",
+        )
     path = Path(local)
     if not path.is_absolute():
         raise ConfigError(SOURCE_KEY, f"{submit_directory!r} is not an absolute path")
@@ -65,7 +65,11 @@ def prepare_code_dir(
     s3_endpoint_url: str | None,
     region: str | None,
 ) -> None:
-    """Fill `code_dir` from `source` unless it already holds code (and `force` is off)."""
+    """Fill `code_dir` from `source` unless it already holds code (and `force` is off).
+
+    Modules needed only for fetching are imported where used, so that jobs whose code is
+    already in place do not pay for them at start-up.
+    """
     code_dir.mkdir(parents=True, exist_ok=True)
     if source.kind == "code_dir":
         return
@@ -83,6 +87,8 @@ def prepare_code_dir(
     if source.kind == "s3":
         _fetch_from_s3(source.location, code_dir, s3_endpoint_url, region)
     elif source.kind == "directory":
+        import shutil
+
         shutil.copytree(source.location, code_dir, symlinks=True, dirs_exist_ok=True)
     else:
         _unpack_file(Path(source.location), code_dir)
@@ -90,6 +96,9 @@ def prepare_code_dir(
 
 
 def _fetch_from_s3(uri: str, code_dir: Path, endpoint_url: str | None, region: str | None) -> None:
+    import tempfile
+
+    from container_runtime.usercode.archive import extract_tar_safely
     from container_runtime.usercode.s3 import download_s3_object
 
     with tempfile.TemporaryDirectory(prefix="code-download-") as scratch:
@@ -101,7 +110,10 @@ def _fetch_from_s3(uri: str, code_dir: Path, endpoint_url: str | None, region: s
 
 def _unpack_file(path: Path, code_dir: Path) -> None:
     """A tar archive is extracted; a single script is copied; other archives are refused."""
+    import shutil
     import tarfile
+
+    from container_runtime.usercode.archive import extract_tar_safely
 
     if tarfile.is_tarfile(path):
         extract_tar_safely(path, code_dir)
@@ -117,6 +129,8 @@ def _unpack_file(path: Path, code_dir: Path) -> None:
 
 
 def _empty_directory(directory: Path) -> None:
+    import shutil
+
     for entry in directory.iterdir():
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)
