@@ -146,13 +146,10 @@ def time_baseline(data_set: str, sample: Path, out: Path) -> Row:
     seconds = time.perf_counter() - started
     bytes_out = out.stat().st_size
     out.unlink()
-    return Row(data_set, "tarfile w:gz default (9) [sample]", tree_bytes(sample), bytes_out,
-               seconds)
+    return Row(data_set, "tarfile w:gz default (9) [sample]", tree_bytes(sample), bytes_out, seconds)
 
 
-def run_data_set(
-    data_set: str, workdir: Path | None, size: int, baseline: int, shard: int, seed: int
-) -> list[Row]:
+def run_data_set(data_set: str, workdir: Path | None, size: int, baseline: int, shard: int, seed: int) -> list[Row]:
     """Build one data set in a temp dir and time the three methods on it."""
     with tempfile.TemporaryDirectory(prefix=f"bench-artifacts-{data_set}-", dir=workdir) as tmp:
         root = Path(tmp)
@@ -202,15 +199,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--size-mb", type=float, default=500, help="model size (default 500)")
     parser.add_argument(
-        "--baseline-mb", type=float, default=50,
+        "--baseline-mb",
+        type=float,
+        default=50,
         help="prefix of the same data the slow baseline packs (default 50)",
     )
     parser.add_argument("--shard-mb", type=float, default=100, help="shard size (default 100)")
     parser.add_argument("--quick", action="store_true", help="20 MB, baseline 10 MB")
-    parser.add_argument("--data-set", choices=DATA_SETS, action="append",
-                        help="run only this data set (repeatable; default: all)")
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="where to write the temp model dirs (default: system temp)")
+    parser.add_argument(
+        "--data-set", choices=DATA_SETS, action="append", help="run only this data set (repeatable; default: all)"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="where to write the temp model dirs (default: system temp)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.quick:

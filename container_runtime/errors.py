@@ -62,10 +62,7 @@ class MissingDependencyError(JobFailure):
     """An optional dependency this job needs is not installed."""
 
     def __init__(self, module: str, extra: str, purpose: str) -> None:
-        super().__init__(
-            f"{purpose} needs the Python package {module!r}: "
-            f"pip install 'container-runtime[{extra}]'"
-        )
+        super().__init__(f"{purpose} needs the Python package {module!r}: pip install 'container-runtime[{extra}]'")
         self.module = module
         self.extra = extra
 
@@ -96,9 +93,7 @@ class CalledProcessFailure(JobFailure):
         summary = (stated or lines)[-1:]
         detail = f": {summary[0]}" if summary else ""
         extra = f" ({self.extra_info})" if self.extra_info else ""
-        return (
-            f"{type(self).__name__}: exit code {self.process_exit_code}{extra}{detail}"
-        )
+        return f"{type(self).__name__}: exit code {self.process_exit_code}{extra}{detail}"
 
     def failure_text(self) -> str:
         lines = [

@@ -17,7 +17,7 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, NamedTuple, TYPE_CHECKING, cast
+from typing import IO, TYPE_CHECKING, NamedTuple, cast
 
 if TYPE_CHECKING:
     import gzip
@@ -45,8 +45,9 @@ class PackResult(NamedTuple):
     """What `pack_directory` wrote, for logging and for the caller's checks.
 
     `files` counts regular files, `bytes_in` the content bytes stored (a hard link to a
-    file already packed adds a file but no bytes) and `bytes_out` the archive's size. `skipped` lists entries that vanished or could not be read; a file
-    that shrank or failed mid-read is kept at its stat size, zero-padded, and listed too.
+    file already packed adds a file but no bytes) and `bytes_out` the archive's size.
+    `skipped` lists entries that vanished or could not be read; a file that shrank or failed
+    mid-read is kept at its stat size, zero-padded, and listed too.
     """
 
     destination: Path
@@ -95,12 +96,8 @@ def pack_directory(source: Path, destination: Path, *, prefer_isal: bool = True)
                 # dozens of times. typeshed omits `copybufsize` from open(), which passes
                 # it on to TarFile(); hence the cast.
                 open_tar = cast("Callable[..., tarfile.TarFile]", tarfile.open)
-                with open_tar(
-                    fileobj=zfile, mode="w|", bufsize=CHUNK_SIZE, copybufsize=CHUNK_SIZE
-                ) as tar:
-                    files, bytes_in, skipped = _add_tree(
-                        tar, source, exclude=exclude, destination=destination
-                    )
+                with open_tar(fileobj=zfile, mode="w|", bufsize=CHUNK_SIZE, copybufsize=CHUNK_SIZE) as tar:
+                    files, bytes_in, skipped = _add_tree(tar, source, exclude=exclude, destination=destination)
         bytes_out = tmp_path.stat().st_size
         os.replace(tmp_path, destination)
     except BaseException:
@@ -144,14 +141,10 @@ def _open_compressor(raw: IO[bytes], *, prefer_isal: bool) -> tuple[str, gzip.Gz
         else:
             # IGzipFile subclasses GzipFile but its __init__ is unannotated.
             isal_file: Callable[..., gzip.GzipFile] = igzip.IGzipFile
-            return "isal", isal_file(
-                filename="", mode="wb", compresslevel=COMPRESS_LEVEL, fileobj=raw, mtime=0
-            )
+            return "isal", isal_file(filename="", mode="wb", compresslevel=COMPRESS_LEVEL, fileobj=raw, mtime=0)
     import gzip
 
-    return "zlib", gzip.GzipFile(
-        filename="", mode="wb", compresslevel=COMPRESS_LEVEL, fileobj=raw, mtime=0
-    )
+    return "zlib", gzip.GzipFile(filename="", mode="wb", compresslevel=COMPRESS_LEVEL, fileobj=raw, mtime=0)
 
 
 def _add_tree(
@@ -239,9 +232,7 @@ def _is_real_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _add_regular_file(
-    tar: tarfile.TarFile, path: Path, arcname: str, skipped: list[SkippedEntry]
-) -> int | None:
+def _add_regular_file(tar: tarfile.TarFile, path: Path, arcname: str, skipped: list[SkippedEntry]) -> int | None:
     """Stream one file into `tar`; return its size, or None if it was skipped."""
     try:
         fileobj = _open_regular(path)
@@ -267,12 +258,7 @@ def _add_regular_file(
 def _open_regular(path: Path) -> IO[bytes]:
     """Open `path` for reading without blocking on a FIFO or following a symlink that
     replaced it since it was listed."""
-    flags = (
-        os.O_RDONLY
-        | getattr(os, "O_NONBLOCK", 0)
-        | getattr(os, "O_NOFOLLOW", 0)
-        | getattr(os, "O_CLOEXEC", 0)
-    )
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     fd = os.open(path, flags)
     try:
         return os.fdopen(fd, "rb", buffering=0)

@@ -80,9 +80,7 @@ def load_config(environ: Mapping[str, str]) -> TrainingConfig:
         num_cpus=os.cpu_count() or 1,
         num_gpus=count_gpus(environ),
         stop_grace_seconds=env_seconds(environ, "SM_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS),
-        package_artifacts=env_flag(
-            environ, "SM_PACKAGE_ARTIFACTS", default="TRAINING_JOB_ARN" not in environ
-        ),
+        package_artifacts=env_flag(environ, "SM_PACKAGE_ARTIFACTS", default="TRAINING_JOB_ARN" not in environ),
         force_code_extract=env_flag(environ, "SM_FORCE_CODE_EXTRACT", default=False),
         s3_endpoint_url=environ.get("S3_ENDPOINT_URL") or None,
         inherited_environ=MappingProxyType(dict(environ)),
@@ -90,9 +88,7 @@ def load_config(environ: Mapping[str, str]) -> TrainingConfig:
     )
 
 
-def _load_channels(
-    paths: JobPaths, notices: list[str]
-) -> tuple[Mapping[str, Any], tuple[Channel, ...]]:
+def _load_channels(paths: JobPaths, notices: list[str]) -> tuple[Mapping[str, Any], tuple[Channel, ...]]:
     config_path = paths.config_file(INPUT_DATA_FILE)
     raw = read_json_object(config_path)
     if raw is None:
@@ -124,9 +120,7 @@ def _channel_dirs(input_data: Path) -> list[str]:
         raise ConfigError(str(input_data), f"cannot list channels: {error.strerror}") from error
 
 
-def _check_channel_dir(
-    path: Path, name: str, config: Mapping[str, Any], config_path: Path, notices: list[str]
-) -> None:
+def _check_channel_dir(path: Path, name: str, config: Mapping[str, Any], config_path: Path, notices: list[str]) -> None:
     if not os.path.lexists(path):
         if config.get("TrainingInputMode", "File") == "File":
             notices.append(f"channel {name!r}: {path} does not exist")

@@ -89,12 +89,7 @@ class TrainingConfig(NamedTuple):
         if not self.resource.instance_groups:
             return self.resource.hosts
         wanted = self.distribution_instance_groups
-        return tuple(
-            host
-            for group in self.resource.instance_groups
-            if group.name in wanted
-            for host in group.hosts
-        )
+        return tuple(host for group in self.resource.instance_groups if group.name in wanted for host in group.hosts)
 
     @property
     def master_hostname(self) -> str:

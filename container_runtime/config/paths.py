@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 DEFAULT_BASE_DIR = "/opt/ml"
 

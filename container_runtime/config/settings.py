@@ -33,7 +33,5 @@ def env_seconds(environ: Mapping[str, str], name: str, default: float) -> float:
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or value < 0:
-        raise ConfigError(
-            f"environment variable {name}", f"expected a non-negative number of seconds, got {raw!r}"
-        )
+        raise ConfigError(f"environment variable {name}", f"expected a non-negative number of seconds, got {raw!r}")
     return value

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 
 class ProcessEntry(NamedTuple):
@@ -38,9 +38,7 @@ def read_process_table(proc_root: Path = Path("/proc")) -> dict[int, ProcessEntr
     return table
 
 
-def leftover_processes(
-    table: dict[int, ProcessEntry], *, supervisor_pid: int | None, child_session: int
-) -> list[int]:
+def leftover_processes(table: dict[int, ProcessEntry], *, supervisor_pid: int | None, child_session: int) -> list[int]:
     """Live processes of the child's session, plus every live descendant of `supervisor_pid`.
 
     Pass `supervisor_pid` only when the supervisor is a subreaper (or PID 1), so that all

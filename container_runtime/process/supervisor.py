@@ -17,10 +17,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
+from container_runtime.log import get_logger
 from container_runtime.process.proc_table import leftover_processes, read_process_table
 from container_runtime.process.signals import SignalInbox
 from container_runtime.process.streaming import OutputRelay
-from container_runtime.log import get_logger
 
 logger = get_logger(__name__)
 READ_CHUNK = 64 * 1024
@@ -263,7 +263,7 @@ def _reap_any_children_of_ours(pids: list[int]) -> None:
 
 def _reap_any() -> list[tuple[int, int]]:
     """Reap every exited child of this process (PID 1 / subreaper duty)."""
-    reaped = []
+    reaped: list[tuple[int, int]] = []
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)

@@ -26,7 +26,7 @@ def load_framework_entry(spec: str) -> Callable[..., Any]:
         module = importlib.import_module(module_name)
     except ImportError as error:
         raise ConfigError(SOURCE, f"cannot import {module_name!r}: {error}") from error
-    function = getattr(module, function_name, None)
+    function: object = getattr(module, function_name, None)
     if not callable(function):
         raise ConfigError(SOURCE, f"module {module_name!r} has no function {function_name!r}")
     return function

@@ -24,6 +24,7 @@ from container_runtime.errors import (
     InstallRequirementsError,
     UserCodeError,
 )
+from container_runtime.log import get_logger
 from container_runtime.process import ProcessOutcome, SignalInbox, SupervisionPolicy, run_supervised
 from container_runtime.training.outcome import JobStopped, failure_for
 from container_runtime.usercode.entry_point import (
@@ -34,7 +35,6 @@ from container_runtime.usercode.entry_point import (
 )
 from container_runtime.usercode.fetch import classify_source, prepare_code_dir
 from container_runtime.usercode.install import install_command
-from container_runtime.log import get_logger
 
 logger = get_logger(__name__)
 _SECRET_NAME = re.compile(r"pass(word)?|secret|token|api[_-]?key|access[_-]?key|credential", re.I)

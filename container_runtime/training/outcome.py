@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
 import enum
-import signal
 import shlex
+import signal
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from container_runtime.errors import CalledProcessFailure, JobFailure
 from container_runtime.process import ProcessOutcome

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 from container_runtime.errors import JobFailure
+from container_runtime.log import get_logger
 from container_runtime.training.artifacts_step import package_artifacts
 from container_runtime.training.job import TrainingJob, run_entry_point
 from container_runtime.training.outcome import JobResult, JobState, JobStopped
 from container_runtime.training.status import write_failure, write_success
-from container_runtime.log import get_logger
 
 logger = get_logger(__name__)
 

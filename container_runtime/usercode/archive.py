@@ -57,9 +57,7 @@ def extract_tar_safely(archive: Path, destination: Path) -> int:
 
     read_errors = _archive_read_errors()
     # FilterError exists only where the `data` filter does.
-    filter_errors: tuple[type[Exception], ...] = (
-        (tarfile.FilterError,) if hasattr(tarfile, "FilterError") else ()
-    )
+    filter_errors: tuple[type[Exception], ...] = (tarfile.FilterError,) if hasattr(tarfile, "FilterError") else ()
     try:
         with tarfile.open(archive, mode="r:*") as tar:
             members = tar.getmembers()  # reads headers only, seeking past the data
@@ -78,9 +76,7 @@ def extract_tar_safely(archive: Path, destination: Path) -> int:
             except OSError as error:
                 if error.errno is None:  # a decompressor's "corrupt data", not the disk
                     raise
-                raise UserCodeError(
-                    f"{archive}: cannot extract into {destination}: {error}"
-                ) from error
+                raise UserCodeError(f"{archive}: cannot extract into {destination}: {error}") from error
     except UserCodeError:
         raise
     except read_errors as error:
@@ -265,21 +261,15 @@ def _validate(archive: str, members: list[tarfile.TarInfo], destination: Path) -
 
         parent = tree.resolve(tree.root, "/".join(parts[:-1]))
         if parent is None:
-            raise UnsafeArchiveError(
-                archive, name, "path goes through a link that leads outside the destination"
-            )
+            raise UnsafeArchiveError(archive, name, "path goes through a link that leads outside the destination")
         location: _Parts = parent + parts[-1:]
         if tree.resolve(parent, "/".join(parts[-1:])) is None:
-            raise UnsafeArchiveError(
-                archive, name, "path is an existing link that leads outside the destination"
-            )
+            raise UnsafeArchiveError(archive, name, "path is an existing link that leads outside the destination")
 
         if member.issym():
             target = member.linkname
             if target.startswith("/") or os.path.isabs(target):
-                raise UnsafeArchiveError(
-                    archive, name, f"symbolic link to absolute path {_short(target)}"
-                )
+                raise UnsafeArchiveError(archive, name, f"symbolic link to absolute path {_short(target)}")
             if tree.resolve(parent, target) is None:
                 raise UnsafeArchiveError(
                     archive,
@@ -293,14 +283,10 @@ def _validate(archive: str, members: list[tarfile.TarInfo], destination: Path) -
         elif member.islnk():
             target = member.linkname
             if target.startswith("/") or os.path.isabs(target):
-                raise UnsafeArchiveError(
-                    archive, name, f"hard link to absolute path {_short(target)}"
-                )
+                raise UnsafeArchiveError(archive, name, f"hard link to absolute path {_short(target)}")
             resolved = tree.resolve(tree.root, target)
             if resolved is None:
-                raise UnsafeArchiveError(
-                    archive, name, f"hard link target {_short(target)} is outside the destination"
-                )
+                raise UnsafeArchiveError(archive, name, f"hard link target {_short(target)} is outside the destination")
             if tree.is_dir(resolved):
                 raise UnsafeArchiveError(archive, name, f"hard link to directory {_short(target)}")
             if not tree.exists(resolved):
@@ -319,8 +305,7 @@ def _validate(archive: str, members: list[tarfile.TarInfo], destination: Path) -
             raise UnsafeArchiveError(
                 archive,
                 link_members[location],
-                f"symbolic link target {_short(target)} is outside the destination "
-                "once later members are extracted",
+                f"symbolic link target {_short(target)} is outside the destination once later members are extracted",
             )
 
 
@@ -331,9 +316,7 @@ def _final(tree: _Tree, location: _Parts) -> _Parts:
     return resolved
 
 
-def _extract_without_filter(
-    tar: tarfile.TarFile, members: list[tarfile.TarInfo], destination: Path
-) -> None:
+def _extract_without_filter(tar: tarfile.TarFile, members: list[tarfile.TarInfo], destination: Path) -> None:
     """Extract validated members the way the `data` filter would, for older Pythons.
 
     Owners are not restored, setuid/setgid/sticky and group/other write bits are

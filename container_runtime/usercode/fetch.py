@@ -7,9 +7,9 @@ into the image) is used as it is, and the log says so; `SM_FORCE_CODE_EXTRACT=tr
 
 from __future__ import annotations
 
-from typing import NamedTuple
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 from container_runtime.errors import ConfigError, UnsupportedArchiveError
 from container_runtime.log import get_logger

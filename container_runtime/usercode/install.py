@@ -20,4 +20,3 @@ def install_command(entry: EntryPoint, python: str) -> list[str] | None:
     if has_requirements:
         return [python, *_PIP, "-r", REQUIREMENTS_FILE]
     return None
-

@@ -33,9 +33,7 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def download_s3_object(
-    uri: str, destination: Path, *, endpoint_url: str | None, region: str | None
-) -> Path:
+def download_s3_object(uri: str, destination: Path, *, endpoint_url: str | None, region: str | None) -> Path:
     """Download the object `uri` to the file `destination` and return `destination`.
 
     Credentials come from boto3's usual chain (environment, shared files, container or
@@ -52,9 +50,7 @@ def download_s3_object(
             ClientError,
         )
     except ImportError as error:
-        raise MissingDependencyError(
-            "boto3", "s3", "Downloading user code from s3://"
-        ) from error
+        raise MissingDependencyError("boto3", "s3", "Downloading user code from s3://") from error
 
     destination = Path(destination)
     try:
@@ -66,9 +62,7 @@ def download_s3_object(
         session = boto3.session.Session()
         client = session.client("s3", region_name=region, endpoint_url=endpoint_url)
     except ValueError as error:  # botocore's "Invalid endpoint: ..."
-        raise ConfigError(
-            "S3 endpoint URL", f"{endpoint_url!r}: {_one_line(str(error))}"
-        ) from error
+        raise ConfigError("S3 endpoint URL", f"{endpoint_url!r}: {_one_line(str(error))}") from error
     except BotoCoreError as error:  # e.g. ProfileNotFound
         raise UserCodeError(_describe(uri, type(error).__name__, str(error))) from error
 
@@ -123,9 +117,7 @@ def _describe_client_error(uri: str, client: Any, bucket: str, error: Any) -> st
             message if message not in ("", "Forbidden") else "access denied"
         ) + "; does the job's role allow s3:GetObject on it?"
 
-    where = ", ".join(
-        part for part in (operation, f"HTTP {status}" if status else None) if part
-    )
+    where = ", ".join(part for part in (operation, f"HTTP {status}" if status else None) if part)
     text = _describe(uri, code, message)
     return f"{text} ({where})" if where else text
 

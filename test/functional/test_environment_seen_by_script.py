@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from support.jobs import JobDir
 
 
@@ -125,14 +126,7 @@ def test_training_env_document(configured: JobDir) -> None:
     env = run_and_report(configured)["env"]
     document = json.loads(env["SM_TRAINING_ENV"])
     assert sorted(document) == sorted(
-        "additional_framework_parameters channel_input_dirs current_host current_instance_group "
-        "current_instance_group_hosts current_instance_type distribution_hosts "
-        "distribution_instance_groups framework_module hosts hyperparameters input_config_dir "
-        "input_data_config input_dir instance_groups instance_groups_dict is_hetero is_master "
-        "is_modelparallel_enabled is_smddpmprun_installed is_smddprun_installed job_name log_level "
-        "master_hostname model_dir module_dir module_name network_interface_name num_cpus num_gpus "
-        "num_neurons output_data_dir output_dir output_intermediate_dir resource_config topology "
-        "user_entry_point".split()
+        ["additional_framework_parameters", "channel_input_dirs", "current_host", "current_instance_group", "current_instance_group_hosts", "current_instance_type", "distribution_hosts", "distribution_instance_groups", "framework_module", "hosts", "hyperparameters", "input_config_dir", "input_data_config", "input_dir", "instance_groups", "instance_groups_dict", "is_hetero", "is_master", "is_modelparallel_enabled", "is_smddpmprun_installed", "is_smddprun_installed", "job_name", "log_level", "master_hostname", "model_dir", "module_dir", "module_name", "network_interface_name", "num_cpus", "num_gpus", "num_neurons", "output_data_dir", "output_dir", "output_intermediate_dir", "resource_config", "topology", "user_entry_point"]
     )
     assert document["master_hostname"] == "algo-1"
     assert document["is_master"] is False

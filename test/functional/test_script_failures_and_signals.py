@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from support.jobs import JobDir, train_command
 
 

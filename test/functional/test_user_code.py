@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from support.jobs import SCRIPTS, JobDir
 from support.s3_server import S3Server, running_s3_server
 

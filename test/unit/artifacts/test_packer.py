@@ -15,8 +15,7 @@ from typing import IO
 
 import pytest
 
-from container_runtime.artifacts import PackResult, pack_directory
-from container_runtime.artifacts import packer
+from container_runtime.artifacts import PackResult, pack_directory, packer
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 

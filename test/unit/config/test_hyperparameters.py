@@ -97,7 +97,7 @@ CONTRACT_RESERVED = (
 
 
 def test_reserved_names_are_exactly_the_contract_tuple() -> None:
-    assert RESERVED_NAMES == frozenset(CONTRACT_RESERVED)
+    assert frozenset(CONTRACT_RESERVED) == RESERVED_NAMES
 
 
 @pytest.mark.parametrize(
