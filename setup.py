@@ -9,7 +9,7 @@ HERE = Path(__file__).parent
 EXTRAS = {
     "s3": ["boto3>=1.28,<2"],
     "gzip": ["isal>=1.6,<2"],
-    "serving": ["gunicorn>=22,<24"],
+    "serving": ["gunicorn>=22,<24", "numpy>=1.24,<3"],
     "tuning": ["optuna>=3.6,<5", "pandas>=2.0,<3", "matplotlib>=3.7,<4"],
     "chainer": ["chainer>=7.8,<8", "numpy>=1.24,<2", "mpi4py>=3.1,<5"],
     "tensorflow": ["tensorflow>=2.15,<3", "mpi4py>=3.1,<5"],
@@ -21,8 +21,12 @@ EXTRAS["test"] = sorted(
         "moto[server]>=5,<6",
         "setuptools>=65",
         "wheel>=0.40",
+        "hypothesis>=6.100,<7",
+        "mypy>=1.10",
+        "ruff>=0.5",
         *EXTRAS["s3"],
         *EXTRAS["gzip"],
+        *EXTRAS["serving"],
     }
 )
 EXTRAS["bench"] = ["numpy>=1.24,<3", *EXTRAS["gzip"]]
@@ -42,6 +46,7 @@ setup(
     entry_points={
         "console_scripts": [
             "train=container_runtime.cli.train:main",
+            "serve=container_runtime.cli.serve:main",
         ]
     },
     classifiers=[

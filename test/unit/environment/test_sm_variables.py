@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from container_runtime.config import TrainingConfig, load_config
-from container_runtime.environment import child_environment, sm_variables, training_environment
+from container_runtime.environment import child_environment, sm_variables
 from container_runtime.errors import ConfigError
 
 NO_VALUE = object()  # the file is not written
@@ -277,7 +277,7 @@ def test_heterogeneous_cluster_training_env(tmp_path: Path) -> None:
         hyperparameters={"sagemaker_distribution_instance_groups": ["gpu"]},
         resource=HETERO_RESOURCE,
     )
-    document = training_environment(config, [])
+    document = json.loads(sm_variables(config, [])["SM_TRAINING_ENV"])
     assert document["distribution_hosts"] == ["algo-2", "algo-3"]
     assert document["master_hostname"] == "algo-2"
     assert document["is_master"] is True

@@ -1,0 +1,76 @@
+"""`serve`: host the trained model under `<base>/model` over HTTP on SAGEMAKER_BIND_TO_PORT.
+
+Exit codes: 0 after SIGTERM (in-flight requests finish first); 1 for a configuration error
+or a failed `requirements.txt` install at start-up; gunicorn's own codes otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from container_runtime import log
+from container_runtime.errors import JobFailure
+
+
+def main(argv: list[str] | None = None) -> int:
+    logger = log.get_logger("container_runtime.serve")
+    try:
+        from container_runtime.serving.settings import load_serving_settings
+
+        settings = load_serving_settings(os.environ)
+        log.configure(settings.log_level)
+        from container_runtime.serving.handlers import (
+            check_handler_combination,
+            default_handlers,
+            defined_handler_names,
+        )
+        from container_runtime.serving.model_dir import install_requirements, locate_user_code, unpack_model_archive
+
+        default_handlers(settings.framework, allow_pickle=settings.allow_pickle)
+        unpack_model_archive(settings.model_dir)
+        user_code = locate_user_code(settings)
+        if user_code.module_file is not None:
+            check_handler_combination(defined_handler_names(user_code.module_file), str(user_code.module_file))
+        install_requirements(user_code.code_dir)
+    except JobFailure as error:
+        logger.error("%s", error.one_line())
+        return error.exit_code
+    except ModuleNotFoundError as error:
+        logger.error("serve needs %s: pip install 'container-runtime[serving]'", error.name)
+        return 1
+
+    from container_runtime.serving.health import WorkerHealth
+    from container_runtime.serving.server import ModelServer
+    from container_runtime.serving.worker import worker_app_factory
+
+    health_dir = Path(tempfile.mkdtemp(prefix="serve-health-"))
+    health = WorkerHealth(health_dir, settings.workers)
+    logger.info(
+        "Serving %s with %s (%s defaults) on port %d: %d workers, timeout %g s, payload limit %g MiB",
+        settings.model_dir,
+        user_code.module_file.name if user_code.module_file else "no user module",
+        settings.framework,
+        settings.port,
+        settings.workers,
+        settings.timeout_seconds,
+        settings.max_payload_bytes / (1024 * 1024),
+    )
+    try:
+        ModelServer(
+            worker_app_factory(settings, user_code, health),
+            port=settings.port,
+            workers=settings.workers,
+            timeout_seconds=settings.timeout_seconds,
+            on_worker_exit=health.forget,
+        ).run()
+    finally:
+        shutil.rmtree(health_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Choosing the handlers: the user module's functions, else the framework's defaults."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any, NamedTuple
+
+from container_runtime.errors import ConfigError
+from container_runtime.serving.defaults import DefaultHandlers
+
+HANDLER_NAMES = ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")
+PIPELINE_NAMES = ("input_fn", "predict_fn", "output_fn")
+
+#: Framework name -> "module:class" of its default handlers, imported only when chosen.
+FRAMEWORK_DEFAULTS = {
+    "numpy": "container_runtime.serving.defaults:DefaultHandlers",
+    "chainer": "frameworks.chainer.serving:ChainerHandlers",
+    "tensorflow": "frameworks.tensorflow.serving:TensorFlowHandlers",
+}
+
+
+class Handlers(NamedTuple):
+    model_fn: Callable[..., Any]
+    input_fn: Callable[..., Any]
+    predict_fn: Callable[..., Any]
+    output_fn: Callable[..., Any]
+    transform_fn: Callable[..., Any] | None
+    #: Names the user module defined; the rest are defaults.
+    user_defined: frozenset[str]
+    #: Response types the default output_fn can produce.
+    output_types: tuple[str, ...]
+
+
+def default_handlers(framework: str, *, allow_pickle: bool) -> DefaultHandlers:
+    spec = FRAMEWORK_DEFAULTS.get(framework)
+    if spec is None:
+        known = ", ".join(sorted(FRAMEWORK_DEFAULTS))
+        raise ConfigError(
+            "environment variable SAGEMAKER_SERVING_FRAMEWORK", f"unknown framework {framework!r}; known: {known}"
+        )
+    module_name, _, class_name = spec.partition(":")
+    factory = getattr(importlib.import_module(module_name), class_name)
+    handlers: DefaultHandlers = factory(allow_pickle=allow_pickle)
+    return handlers
+
+
+def defined_handler_names(source_file: Path) -> frozenset[str]:
+    """Handler names a module defines at top level, read without importing it."""
+    try:
+        tree = ast.parse(source_file.read_text(encoding="utf-8"), filename=str(source_file))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(str(source_file), f"cannot be read: {error}") from error
+    except SyntaxError as error:
+        raise ConfigError(str(source_file), f"syntax error at line {error.lineno}: {error.msg}") from error
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+        elif isinstance(node, (ast.ImportFrom, ast.Import)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return frozenset(names & set(HANDLER_NAMES))
+
+
+def check_handler_combination(names: frozenset[str], source: str) -> None:
+    """`transform_fn` replaces the pipeline; defining both is ambiguous, so it is refused."""
+    clashing = sorted(names & set(PIPELINE_NAMES))
+    if "transform_fn" in names and clashing:
+        raise ConfigError(source, f"defines transform_fn together with {', '.join(clashing)}: keep one or the other")
+
+
+def import_user_module(source_file: Path) -> ModuleType:
+    """Import (never run as __main__) the user's module from its file; its dir goes on sys.path."""
+    directory = str(source_file.parent)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    name = source_file.stem
+    spec = importlib.util.spec_from_file_location(name, source_file)
+    if spec is None or spec.loader is None:
+        raise ConfigError(str(source_file), "cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def resolve_handlers(module: ModuleType | None, defaults: DefaultHandlers, source: str) -> Handlers:
+    user = {
+        name: getattr(module, name)
+        for name in HANDLER_NAMES
+        if module is not None and callable(getattr(module, name, None))
+    }
+    check_handler_combination(frozenset(user), source)
+    return Handlers(
+        model_fn=user.get("model_fn", defaults.model_fn),
+        input_fn=user.get("input_fn", defaults.input_fn),
+        predict_fn=user.get("predict_fn", defaults.predict_fn),
+        output_fn=user.get("output_fn", defaults.output_fn),
+        transform_fn=user.get("transform_fn"),
+        user_defined=frozenset(user),
+        output_types=defaults.output_types,
+    )

@@ -1,0 +1,99 @@
+"""`serve`'s settings, read once from the environment with errors naming the variable."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import NamedTuple
+
+from container_runtime.config.loader import base_dir_from
+from container_runtime.config.names import validate_entry_point
+from container_runtime.config.settings import env_flag
+from container_runtime.errors import ConfigError
+from container_runtime.serving import content_types as ct
+
+MIB = 1024 * 1024
+
+
+class ServingSettings(NamedTuple):
+    base_dir: Path
+    port: int
+    workers: int
+    timeout_seconds: float
+    default_accept: str
+    max_payload_bytes: int
+    program: str | None
+    submit_directory: str | None
+    framework: str
+    allow_pickle: bool
+    log_level: int
+
+    @property
+    def model_dir(self) -> Path:
+        return self.base_dir / "model"
+
+    @property
+    def default_code_dir(self) -> Path:
+        return self.base_dir / "code"
+
+
+def load_serving_settings(environ: Mapping[str, str]) -> ServingSettings:
+    program = environ.get("SAGEMAKER_PROGRAM") or None
+    if program is not None:
+        validate_entry_point(program, source="environment variable SAGEMAKER_PROGRAM")
+    default_accept = ct.media_type(environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT")) or ct.JSON
+    return ServingSettings(
+        base_dir=base_dir_from(environ),
+        port=_int(environ, "SAGEMAKER_BIND_TO_PORT", 8080, low=1, high=65535),
+        workers=_int(environ, "SAGEMAKER_MODEL_SERVER_WORKERS", os.cpu_count() or 1, low=1, high=512),
+        timeout_seconds=_number(environ, "SAGEMAKER_MODEL_SERVER_TIMEOUT", 60.0),
+        default_accept=default_accept,
+        max_payload_bytes=int(_number(environ, "SAGEMAKER_MAX_PAYLOAD_IN_MB", 6.0) * MIB),
+        program=program,
+        submit_directory=environ.get("SAGEMAKER_SUBMIT_DIRECTORY") or None,
+        framework=(environ.get("SAGEMAKER_SERVING_FRAMEWORK") or "numpy").strip().lower(),
+        allow_pickle=env_flag(environ, "SAGEMAKER_NPY_ALLOW_PICKLE", False),
+        log_level=_log_level(environ),
+    )
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ConfigError(f"environment variable {name}", f"expected an integer from {low} to {high}, got {raw!r}")
+    return value
+
+
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"environment variable {name}", f"expected a positive number, got {raw!r}")
+    return value
+
+
+def _log_level(environ: Mapping[str, str]) -> int:
+    raw = environ.get("SAGEMAKER_CONTAINER_LOG_LEVEL", "").strip()
+    names = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
+    if not raw:
+        return 20
+    if raw.upper() in names:
+        return names[raw.upper()]
+    if raw.isdigit():
+        return int(raw)
+    raise ConfigError(
+        "environment variable SAGEMAKER_CONTAINER_LOG_LEVEL", f"expected a level such as 20 or INFO, got {raw!r}"
+    )

@@ -1,0 +1,63 @@
+"""What each worker does after the fork: import the user module, pick handlers, load the model."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from container_runtime.errors import JobFailure
+from container_runtime.log import get_logger
+from container_runtime.serving.handlers import Handlers, default_handlers, import_user_module, resolve_handlers
+from container_runtime.serving.health import FAILED, WorkerHealth
+from container_runtime.serving.model_dir import UserCode
+from container_runtime.serving.server import retire_this_worker
+from container_runtime.serving.service import InferenceService
+from container_runtime.serving.settings import ServingSettings
+from container_runtime.serving.wsgi import InvocationApp
+
+logger = get_logger(__name__)
+
+
+def worker_app_factory(
+    settings: ServingSettings, user_code: UserCode, health: WorkerHealth
+) -> Callable[[], Callable[..., Any]]:
+    def build() -> Callable[..., Any]:
+        handlers, problem = _handlers(settings, user_code)
+        service = InferenceService(handlers, str(settings.model_dir), settings.default_accept, health)
+        if problem is None:
+            service.start_loading()
+        else:
+            service.state, service.reason = FAILED, problem
+            health.report(FAILED, problem)
+        return InvocationApp(
+            service,
+            health,
+            max_payload_bytes=settings.max_payload_bytes,
+            timeout_seconds=settings.timeout_seconds,
+            max_concurrent_transforms=settings.workers,
+            retire_worker=retire_this_worker,
+        )
+
+    return build
+
+
+def _handlers(settings: ServingSettings, user_code: UserCode) -> tuple[Handlers, str | None]:
+    """The handlers, and a reason when the user module could not be imported."""
+    defaults = default_handlers(settings.framework, allow_pickle=settings.allow_pickle)
+    if str(user_code.code_dir) not in sys.path:
+        sys.path.insert(0, str(user_code.code_dir))
+    source = str(user_code.module_file or user_code.code_dir)
+    module = None
+    problem = None
+    if user_code.module_file is not None:
+        try:
+            module = import_user_module(Path(user_code.module_file))
+        except Exception as error:  # noqa: BLE001 - reported through /ping, the worker stays up
+            problem = f"importing {user_code.module_file.name} failed: {type(error).__name__}: {error}"
+            logger.error("%s", problem)
+    try:
+        return resolve_handlers(module, defaults, source), problem
+    except JobFailure as error:
+        return resolve_handlers(None, defaults, source), error.one_line()
