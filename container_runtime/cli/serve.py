@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.timeout_seconds,
         settings.max_payload_bytes / (1024 * 1024),
     )
+    master_pid = os.getpid()
     try:
         ModelServer(
             worker_app_factory(settings, user_code, health),
@@ -68,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
             on_worker_exit=health.forget,
         ).run()
     finally:
-        shutil.rmtree(health_dir, ignore_errors=True)
+        # Workers are forked inside run() and unwind through here when they exit.
+        if os.getpid() == master_pid:
+            shutil.rmtree(health_dir, ignore_errors=True)
     return 0
 
 

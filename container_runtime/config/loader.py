@@ -12,7 +12,7 @@ from container_runtime.config.devices import count_gpus
 from container_runtime.config.files import json_type_name, read_json_object
 from container_runtime.config.hyperparameters import decode_hyperparameters, split_hyperparameters
 from container_runtime.config.model import Channel, CliStyle, TrainingConfig
-from container_runtime.config.names import validate_channel_name, validate_entry_point
+from container_runtime.config.names import is_channel_name, validate_channel_name, validate_entry_point
 from container_runtime.config.paths import DEFAULT_BASE_DIR, JobPaths
 from container_runtime.config.resources import (
     parse_resource_config,
@@ -47,6 +47,12 @@ def load_config(environ: Mapping[str, str]) -> TrainingConfig:
         raw_hyperparameters = {}
     split = split_hyperparameters(decode_hyperparameters(raw_hyperparameters))
     reserved, framework = split.reserved, split.framework
+    for name in split.user:
+        if "=" in name or "\x00" in name:
+            raise ConfigError(
+                str(hyperparameters_path),
+                f"hyperparameter name {name!r} cannot become an environment variable (it holds '=' or NUL)",
+            )
 
     resource_path = paths.config_file(RESOURCE_FILE)
     raw_resource = read_json_object(resource_path)
@@ -92,7 +98,12 @@ def _load_channels(paths: JobPaths, notices: list[str]) -> tuple[Mapping[str, An
     config_path = paths.config_file(INPUT_DATA_FILE)
     raw = read_json_object(config_path)
     if raw is None:
-        names = _channel_dirs(paths.input_data)
+        names = []
+        for name in _channel_dirs(paths.input_data):
+            if is_channel_name(name):
+                names.append(name)
+            else:
+                notices.append(f"{paths.input_data / name} is not a channel (not a valid channel name): ignored")
         listed = ", ".join(names) if names else "none"
         notices.append(f"no {config_path}: channels are the subdirectories of {paths.input_data}: {listed}")
         raw = {name: {} for name in names}

@@ -23,8 +23,13 @@ def validate_entry_point(name: str, *, source: str) -> str:
     return name
 
 
+def is_channel_name(name: str) -> bool:
+    """True if `name` can be a channel: a plain directory name under `input/data`."""
+    return bool(_CHANNEL.fullmatch(name)) and name not in (".", "..")
+
+
 def validate_channel_name(name: str, *, source: str) -> str:
     """Return `name` if it can be used as a directory name under `input/data`."""
-    if not _CHANNEL.fullmatch(name) or name in (".", ".."):
+    if not is_channel_name(name):
         raise ConfigError(source, f"invalid channel name {name!r}: use letters, digits, '._-'")
     return name

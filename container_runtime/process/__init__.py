@@ -1,7 +1,8 @@
 """Process mechanism: spawning, relaying output, forwarding signals, reaping.
 
 This package knows nothing about training jobs, configs or frameworks, and imports nothing
-from the rest of `container_runtime` (policy lives above it).
+from the rest of `container_runtime` but the leaf logger `container_runtime.log` (policy lives
+above it).
 """
 
 from container_runtime.process.signals import SignalInbox

@@ -8,6 +8,8 @@ from typing import BinaryIO
 
 #: Flush a line that never ends (a progress bar without `\r`) once it is this long.
 MAX_PENDING_BYTES = 64 * 1024
+#: The tail keeps at most this much of an unfinished line (it is for people to read).
+MAX_TAIL_LINE_BYTES = 8 * 1024
 _ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_])")
 
 
@@ -27,7 +29,7 @@ class OutputRelay:
     def feed(self, data: bytes) -> None:
         self._pending += data
         cut = max(self._pending.rfind(b"\n"), self._pending.rfind(b"\r")) + 1
-        if cut == 0 and len(self._pending) >= MAX_PENDING_BYTES:
+        if len(self._pending) - cut >= MAX_PENDING_BYTES:
             cut = len(self._pending)
         if cut:
             self._emit(self._pending[:cut])
@@ -54,7 +56,7 @@ class OutputRelay:
                 self._sink = None
         if self._tail is not None:
             lines = (self._tail_partial + chunk).split(b"\n")
-            self._tail_partial = lines.pop()
+            self._tail_partial = _last_state(lines.pop())
             for line in lines:
                 self._remember(line)
 
@@ -65,3 +67,11 @@ class OutputRelay:
         text = _ANSI_ESCAPE.sub("", text.rsplit("\r", 1)[-1])
         if text.strip():
             self._tail.append(text)
+
+
+def _last_state(partial: bytes) -> bytes:
+    """What a terminal would show of an unfinished line: after its last rewrite, bounded."""
+    rewrite = partial.rstrip(b"\r").rfind(b"\r")
+    if rewrite >= 0:
+        partial = partial[rewrite + 1 :]
+    return partial[-MAX_TAIL_LINE_BYTES:]

@@ -71,9 +71,10 @@ def entry_point_command(entry: EntryPoint, args: Sequence[str], python: str) -> 
         return [python, "-m", entry.module, *args]
     path = entry.path
     _make_executable(path)
-    if entry.name.endswith(".sh") and not _has_shebang(path):
-        return ["/bin/sh", str(path), *args]
-    return [str(path), *args]
+    if _runs_by_itself(path):
+        return [str(path), *args]
+    # A script without `#!` is what `sh` runs, as the SageMaker toolkit did through `sh -c`.
+    return ["/bin/sh", str(path), *args]
 
 
 def _make_executable(path: Path) -> None:
@@ -86,9 +87,11 @@ def _make_executable(path: Path) -> None:
             raise UserCodeError(f"entry point {path} cannot be made executable: {error.strerror}") from error
 
 
-def _has_shebang(path: Path) -> bool:
+def _runs_by_itself(path: Path) -> bool:
+    """A `#!` script or an ELF binary can be executed directly."""
     with path.open("rb") as file:
-        return file.read(2) == b"#!"
+        head = file.read(4)
+    return head.startswith(b"#!") or head == b"\x7fELF"
 
 
 def _listing(code_dir: Path) -> str:

@@ -231,11 +231,21 @@ def test_unknown_framework_module(job: JobDir) -> None:
 
 
 def test_entry_point_that_cannot_be_executed(job: JobDir) -> None:
-    (job.code / "tool").write_bytes(b"\x00\x01 not a program")
+    (job.code / "tool").write_text("#!/nonexistent/interpreter\necho never\n")
     job.hyperparameters({"sagemaker_program": "tool"})
     result = job.run()
     assert result.returncode == 1
-    assert (job.failure() or "").startswith("ExecuteUserScriptError:\nExitCode 126")
+    failure = job.failure() or ""
+    assert failure.startswith("ExecuteUserScriptError:\nExitCode 127")
+    assert "No such file or directory" in failure
+
+
+def test_extensionless_script_without_shebang_runs_with_sh(job: JobDir) -> None:
+    (job.code / "train").write_text('echo "args: $*"\n')
+    job.hyperparameters({"sagemaker_program": "train", "epochs": 2})
+    result = job.run()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "args: --epochs 2\n"
 
 
 if sys.platform != "linux":  # pragma: no cover

@@ -160,35 +160,84 @@ VALUE_CASES = [
     pytest.param({HP: hps(sagemaker_cli_style="json")}, {}, "cli_style", "json", id="cli-style-json"),
     pytest.param({HP: hps(sagemaker_cli_style="contract")}, {}, "cli_style", "contract", id="cli-style-contract"),
     pytest.param(
-        {HP: hps(sagemaker_program="hp.py")}, {"SAGEMAKER_PROGRAM": "env.py"}, "entry_point", "env.py", id="program-env-wins"
+        {HP: hps(sagemaker_program="hp.py")},
+        {"SAGEMAKER_PROGRAM": "env.py"},
+        "entry_point",
+        "env.py",
+        id="program-env-wins",
     ),
     pytest.param(
-        {HP: hps(sagemaker_program="-rf")}, {"SAGEMAKER_PROGRAM": "env.py"}, "entry_point", "env.py",
+        {HP: hps(sagemaker_program="-rf")},
+        {"SAGEMAKER_PROGRAM": "env.py"},
+        "entry_point",
+        "env.py",
         id="program-env-wins-over-invalid-hyperparameter",
     ),
-    pytest.param({HP: hps(sagemaker_program="hp.py")}, {"SAGEMAKER_PROGRAM": ""}, "entry_point", "hp.py", id="empty-env-program-ignored"),
+    pytest.param(
+        {HP: hps(sagemaker_program="hp.py")},
+        {"SAGEMAKER_PROGRAM": ""},
+        "entry_point",
+        "hp.py",
+        id="empty-env-program-ignored",
+    ),
     pytest.param({HP: hps(sagemaker_program="")}, {}, "entry_point", None, id="empty-program-is-none"),
     pytest.param({HP: hps(sagemaker_program=None)}, {}, "entry_point", None, id="null-program-is-none"),
-    pytest.param({HP: hps(sagemaker_program="scripts/run.sh")}, {}, "entry_point", "scripts/run.sh", id="program-in-subdir"),
-    pytest.param({HP: hps(sagemaker_program="my_pkg.v2+x-y.py")}, {}, "entry_point", "my_pkg.v2+x-y.py", id="program-allowed-chars"),
-    pytest.param({HP: hps(sagemaker_submit_directory="s3://b/k.tar.gz")}, {}, "submit_directory", "s3://b/k.tar.gz", id="submit-directory"),
-    pytest.param({HP: hps(sagemaker_submit_directory="s3://b/k.tar.gz")}, {}, "module_dir", "s3://b/k.tar.gz", id="module-dir"),
+    pytest.param(
+        {HP: hps(sagemaker_program="scripts/run.sh")}, {}, "entry_point", "scripts/run.sh", id="program-in-subdir"
+    ),
+    pytest.param(
+        {HP: hps(sagemaker_program="my_pkg.v2+x-y.py")},
+        {},
+        "entry_point",
+        "my_pkg.v2+x-y.py",
+        id="program-allowed-chars",
+    ),
+    pytest.param(
+        {HP: hps(sagemaker_submit_directory="s3://b/k.tar.gz")},
+        {},
+        "submit_directory",
+        "s3://b/k.tar.gz",
+        id="submit-directory",
+    ),
+    pytest.param(
+        {HP: hps(sagemaker_submit_directory="s3://b/k.tar.gz")}, {}, "module_dir", "s3://b/k.tar.gz", id="module-dir"
+    ),
     pytest.param({HP: hps(sagemaker_job_name="job-1")}, {}, "job_name", "job-1", id="job-name"),
     pytest.param({}, {"TRAINING_JOB_NAME": "tj"}, "training_job_name", "tj", id="training-job-name"),
-    pytest.param({}, {"SAGEMAKER_TRAINING_MODULE": "fw.mod:main"}, "framework_module", "fw.mod:main", id="framework-module"),
+    pytest.param(
+        {}, {"SAGEMAKER_TRAINING_MODULE": "fw.mod:main"}, "framework_module", "fw.mod:main", id="framework-module"
+    ),
     pytest.param({}, {"SAGEMAKER_TRAINING_MODULE": ""}, "framework_module", None, id="empty-framework-module"),
-    pytest.param({}, {"S3_ENDPOINT_URL": "http://localhost:9000"}, "s3_endpoint_url", "http://localhost:9000", id="s3-endpoint"),
+    pytest.param(
+        {}, {"S3_ENDPOINT_URL": "http://localhost:9000"}, "s3_endpoint_url", "http://localhost:9000", id="s3-endpoint"
+    ),
     pytest.param({}, {}, "package_artifacts", True, id="package-artifacts-default-on-locally"),
-    pytest.param({}, {"TRAINING_JOB_ARN": "arn:aws:sagemaker:x"}, "package_artifacts", False, id="package-artifacts-default-off-on-platform"),
-    pytest.param({}, {"TRAINING_JOB_ARN": ""}, "package_artifacts", False, id="package-artifacts-off-when-arn-set-empty"),
-    pytest.param({}, {"TRAINING_JOB_ARN": "arn", "SM_PACKAGE_ARTIFACTS": "true"}, "package_artifacts", True, id="package-artifacts-forced-on"),
+    pytest.param(
+        {},
+        {"TRAINING_JOB_ARN": "arn:aws:sagemaker:x"},
+        "package_artifacts",
+        False,
+        id="package-artifacts-default-off-on-platform",
+    ),
+    pytest.param(
+        {}, {"TRAINING_JOB_ARN": ""}, "package_artifacts", False, id="package-artifacts-off-when-arn-set-empty"
+    ),
+    pytest.param(
+        {},
+        {"TRAINING_JOB_ARN": "arn", "SM_PACKAGE_ARTIFACTS": "true"},
+        "package_artifacts",
+        True,
+        id="package-artifacts-forced-on",
+    ),
     pytest.param({}, {"SM_PACKAGE_ARTIFACTS": "OFF"}, "package_artifacts", False, id="package-artifacts-forced-off"),
     pytest.param({}, {"SM_PACKAGE_ARTIFACTS": " "}, "package_artifacts", True, id="package-artifacts-blank-is-default"),
     pytest.param({}, {"SM_FORCE_CODE_EXTRACT": "Yes"}, "force_code_extract", True, id="force-code-extract"),
     pytest.param({}, {"SM_STOP_GRACE_SECONDS": "0"}, "stop_grace_seconds", 0.0, id="grace-zero"),
     pytest.param({}, {"SM_STOP_GRACE_SECONDS": " 2.5 "}, "stop_grace_seconds", 2.5, id="grace-float"),
     pytest.param({}, {"SM_STOP_GRACE_SECONDS": ""}, "stop_grace_seconds", 120.0, id="grace-empty-default"),
-    pytest.param({CKPT: {"LocalPath": "/ckpt/here"}}, {}, "checkpoint_dir", Path("/ckpt/here"), id="checkpoint-local-path"),
+    pytest.param(
+        {CKPT: {"LocalPath": "/ckpt/here"}}, {}, "checkpoint_dir", Path("/ckpt/here"), id="checkpoint-local-path"
+    ),
     pytest.param({CKPT: {"LocalPath": ""}}, {}, "checkpoint_dir", "DEFAULT", id="checkpoint-empty-default"),
     pytest.param({CKPT: {"S3Uri": "s3://b/c"}}, {}, "checkpoint_dir", "DEFAULT", id="checkpoint-no-local-path"),
     pytest.param({}, {"CUDA_VISIBLE_DEVICES": "0,1,2"}, "num_gpus", 3, id="num-gpus-from-visible-devices"),
@@ -203,7 +252,9 @@ VALUE_CASES = [
 
 
 @pytest.mark.parametrize("files, env, attribute, expected", VALUE_CASES)
-def test_loaded_values(tmp_path: Path, files: dict[str, Any], env: dict[str, str], attribute: str, expected: Any) -> None:
+def test_loaded_values(
+    tmp_path: Path, files: dict[str, Any], env: dict[str, str], attribute: str, expected: Any
+) -> None:
     config = load(tmp_path, files, env)
     value = getattr(config, attribute)
     if attribute == "resource":
@@ -233,53 +284,176 @@ ERROR_CASES = [
     pytest.param({HP: "[1]"}, {}, (HP, "expected a JSON object, got an array"), id="hp-not-object"),
     pytest.param({HP: "{"}, {}, (HP, "is not valid JSON", "line 1"), id="hp-bad-json"),
     pytest.param({HP: b'{"a": "\xff"}'}, {}, (HP, "cannot be read"), id="hp-not-utf8"),
-    pytest.param({HP: hps(sagemaker_program=3)}, {}, (HP, "key 'sagemaker_program'", "expected a string"), id="program-not-string"),
+    pytest.param(
+        {HP: hps(sagemaker_program=3)},
+        {},
+        (HP, "key 'sagemaker_program'", "expected a string"),
+        id="program-not-string",
+    ),
     pytest.param({HP: hps(sagemaker_program=["a.py"])}, {}, (HP, "key 'sagemaker_program'"), id="program-list"),
-    pytest.param({HP: hps(sagemaker_program="-rf")}, {}, (HP, "key 'sagemaker_program'", "invalid entry point '-rf'"), id="program-option-like"),
-    pytest.param({HP: hps(sagemaker_program="a/../b")}, {}, (HP, "key 'sagemaker_program'", "invalid entry point 'a/../b'"), id="program-dotdot"),
-    pytest.param({HP: hps(sagemaker_program="../train.py")}, {}, (HP, "invalid entry point"), id="program-leading-dotdot"),
+    pytest.param(
+        {HP: hps(sagemaker_program="-rf")},
+        {},
+        (HP, "key 'sagemaker_program'", "invalid entry point '-rf'"),
+        id="program-option-like",
+    ),
+    pytest.param(
+        {HP: hps(sagemaker_program="a/../b")},
+        {},
+        (HP, "key 'sagemaker_program'", "invalid entry point 'a/../b'"),
+        id="program-dotdot",
+    ),
+    pytest.param(
+        {HP: hps(sagemaker_program="../train.py")}, {}, (HP, "invalid entry point"), id="program-leading-dotdot"
+    ),
     pytest.param({HP: hps(sagemaker_program="./train.py")}, {}, (HP, "invalid entry point"), id="program-dot"),
     pytest.param({HP: hps(sagemaker_program="/abs/train.py")}, {}, (HP, "invalid entry point"), id="program-absolute"),
     pytest.param({HP: hps(sagemaker_program="a//b.py")}, {}, (HP, "invalid entry point"), id="program-empty-segment"),
     pytest.param({HP: hps(sagemaker_program="dir/")}, {}, (HP, "invalid entry point"), id="program-trailing-slash"),
-    pytest.param({HP: hps(sagemaker_program="train.py; rm -rf /")}, {}, (HP, "invalid entry point"), id="program-shell"),
+    pytest.param(
+        {HP: hps(sagemaker_program="train.py; rm -rf /")}, {}, (HP, "invalid entry point"), id="program-shell"
+    ),
     pytest.param({HP: hps(sagemaker_program="a b.py")}, {}, (HP, "invalid entry point"), id="program-space"),
     pytest.param({HP: hps(sagemaker_program="train.py\n")}, {}, (HP, "invalid entry point"), id="program-newline"),
-    pytest.param({}, {"SAGEMAKER_PROGRAM": "../x.py"}, ("environment variable SAGEMAKER_PROGRAM", "invalid entry point"), id="env-program-invalid"),
-    pytest.param({}, {"SAGEMAKER_PROGRAM": "-c"}, ("environment variable SAGEMAKER_PROGRAM", "'-c'"), id="env-program-option"),
-    pytest.param({HP: hps(sagemaker_submit_directory=3)}, {}, (HP, "key 'sagemaker_submit_directory'"), id="submit-directory-not-string"),
+    pytest.param(
+        {},
+        {"SAGEMAKER_PROGRAM": "../x.py"},
+        ("environment variable SAGEMAKER_PROGRAM", "invalid entry point"),
+        id="env-program-invalid",
+    ),
+    pytest.param(
+        {}, {"SAGEMAKER_PROGRAM": "-c"}, ("environment variable SAGEMAKER_PROGRAM", "'-c'"), id="env-program-option"
+    ),
+    pytest.param(
+        {HP: hps(sagemaker_submit_directory=3)},
+        {},
+        (HP, "key 'sagemaker_submit_directory'"),
+        id="submit-directory-not-string",
+    ),
     pytest.param({HP: hps(sagemaker_job_name=["j"])}, {}, (HP, "key 'sagemaker_job_name'"), id="job-name-not-string"),
     pytest.param({HP: hps(sagemaker_region=1)}, {}, (HP, "key 'sagemaker_region'"), id="region-not-string"),
-    pytest.param({HP: hps(sagemaker_container_log_level="loud")}, {}, (HP, "key 'sagemaker_container_log_level'", "'loud'"), id="log-level-unknown-name"),
-    pytest.param({HP: hps(sagemaker_container_log_level=-1)}, {}, (HP, "key 'sagemaker_container_log_level'"), id="log-level-negative"),
-    pytest.param({HP: hps(sagemaker_container_log_level=True)}, {}, (HP, "key 'sagemaker_container_log_level'"), id="log-level-bool"),
-    pytest.param({HP: hps(sagemaker_container_log_level=2.5)}, {}, (HP, "key 'sagemaker_container_log_level'"), id="log-level-float"),
-    pytest.param({HP: hps(sagemaker_container_log_level=[20])}, {}, (HP, "key 'sagemaker_container_log_level'"), id="log-level-list"),
-    pytest.param({HP: hps(sagemaker_cli_style="yaml")}, {}, (HP, "key 'sagemaker_cli_style'", "'yaml'"), id="cli-style-unknown"),
-    pytest.param({HP: hps(sagemaker_cli_style="JSON")}, {}, (HP, "key 'sagemaker_cli_style'"), id="cli-style-case-sensitive"),
+    pytest.param(
+        {HP: hps(sagemaker_container_log_level="loud")},
+        {},
+        (HP, "key 'sagemaker_container_log_level'", "'loud'"),
+        id="log-level-unknown-name",
+    ),
+    pytest.param(
+        {HP: hps(sagemaker_container_log_level=-1)},
+        {},
+        (HP, "key 'sagemaker_container_log_level'"),
+        id="log-level-negative",
+    ),
+    pytest.param(
+        {HP: hps(sagemaker_container_log_level=True)},
+        {},
+        (HP, "key 'sagemaker_container_log_level'"),
+        id="log-level-bool",
+    ),
+    pytest.param(
+        {HP: hps(sagemaker_container_log_level=2.5)},
+        {},
+        (HP, "key 'sagemaker_container_log_level'"),
+        id="log-level-float",
+    ),
+    pytest.param(
+        {HP: hps(sagemaker_container_log_level=[20])},
+        {},
+        (HP, "key 'sagemaker_container_log_level'"),
+        id="log-level-list",
+    ),
+    pytest.param(
+        {HP: hps(sagemaker_cli_style="yaml")}, {}, (HP, "key 'sagemaker_cli_style'", "'yaml'"), id="cli-style-unknown"
+    ),
+    pytest.param(
+        {HP: hps(sagemaker_cli_style="JSON")}, {}, (HP, "key 'sagemaker_cli_style'"), id="cli-style-case-sensitive"
+    ),
     pytest.param({HP: hps(sagemaker_cli_style=1)}, {}, (HP, "key 'sagemaker_cli_style'"), id="cli-style-not-string"),
     # resourceconfig.json
     pytest.param({RC: "[]"}, {}, (RC, "expected a JSON object, got an array"), id="rc-not-object"),
     pytest.param({RC: "not json"}, {}, (RC, "is not valid JSON"), id="rc-bad-json"),
     pytest.param({RC: {"hosts": ["algo-1"]}}, {}, (RC, "missing key 'current_host'"), id="current-host-missing"),
-    pytest.param({RC: {"current_host": "", "hosts": ["algo-1"]}}, {}, (RC, "key 'current_host'"), id="current-host-empty"),
-    pytest.param({RC: {"current_host": 1, "hosts": ["algo-1"]}}, {}, (RC, "key 'current_host'"), id="current-host-not-string"),
-    pytest.param({RC: {"current_host": "algo-9", "hosts": ["algo-1"]}}, {}, (RC, "current_host 'algo-9' is not in hosts"), id="current-host-not-in-hosts"),
+    pytest.param(
+        {RC: {"current_host": "", "hosts": ["algo-1"]}}, {}, (RC, "key 'current_host'"), id="current-host-empty"
+    ),
+    pytest.param(
+        {RC: {"current_host": 1, "hosts": ["algo-1"]}}, {}, (RC, "key 'current_host'"), id="current-host-not-string"
+    ),
+    pytest.param(
+        {RC: {"current_host": "algo-9", "hosts": ["algo-1"]}},
+        {},
+        (RC, "current_host 'algo-9' is not in hosts"),
+        id="current-host-not-in-hosts",
+    ),
     pytest.param({RC: {"current_host": "algo-1"}}, {}, (RC, "key 'hosts'"), id="hosts-missing"),
-    pytest.param({RC: {"current_host": "algo-1", "hosts": "algo-1"}}, {}, (RC, "key 'hosts'", "expected a non-empty array"), id="hosts-not-a-list"),
+    pytest.param(
+        {RC: {"current_host": "algo-1", "hosts": "algo-1"}},
+        {},
+        (RC, "key 'hosts'", "expected a non-empty array"),
+        id="hosts-not-a-list",
+    ),
     pytest.param({RC: {"current_host": "algo-1", "hosts": {"algo-1": 1}}}, {}, (RC, "key 'hosts'"), id="hosts-object"),
     pytest.param({RC: {"current_host": "algo-1", "hosts": []}}, {}, (RC, "key 'hosts'"), id="hosts-empty"),
-    pytest.param({RC: {"current_host": "algo-1", "hosts": ["algo-1", "algo-1"]}}, {}, (RC, "key 'hosts'", "repeat"), id="hosts-duplicate"),
-    pytest.param({RC: {"current_host": "algo-1", "hosts": ["algo-1", 2]}}, {}, (RC, "key 'hosts'", "invalid host name 2"), id="host-not-string"),
-    pytest.param({RC: {"current_host": "algo-1", "hosts": ["algo-1", ""]}}, {}, (RC, "invalid host name ''"), id="host-empty"),
-    pytest.param({RC: {"current_host": "algo-1", "hosts": ["algo-1", "a/b"]}}, {}, (RC, "invalid host name 'a/b'"), id="host-slash"),
-    pytest.param({RC: {"current_host": "algo-1", "hosts": ["algo-1", " algo-2"]}}, {}, (RC, "invalid host name ' algo-2'"), id="host-space"),
-    pytest.param({RC: {**ONE_HOST, "current_instance_type": 3}}, {}, (RC, "key 'current_instance_type'"), id="instance-type-not-string"),
-    pytest.param({RC: {**ONE_HOST, "current_group_name": ["g"]}}, {}, (RC, "key 'current_group_name'"), id="group-name-not-string"),
-    pytest.param({RC: {**ONE_HOST, "network_interface_name": 0}}, {}, (RC, "key 'network_interface_name'"), id="nic-not-string"),
-    pytest.param({RC: {**ONE_HOST, "instance_groups": {"g": {}}}}, {}, (RC, "key 'instance_groups'", "expected an array, got an object"), id="instance-groups-object"),
-    pytest.param({RC: {**ONE_HOST, "instance_groups": "g"}}, {}, (RC, "key 'instance_groups'", "got a string"), id="instance-groups-string"),
-    pytest.param({RC: {**ONE_HOST, "instance_groups": [3]}}, {}, (RC, "instance_groups[0]", "expected an object, got a number"), id="instance-group-not-object"),
+    pytest.param(
+        {RC: {"current_host": "algo-1", "hosts": ["algo-1", "algo-1"]}},
+        {},
+        (RC, "key 'hosts'", "repeat"),
+        id="hosts-duplicate",
+    ),
+    pytest.param(
+        {RC: {"current_host": "algo-1", "hosts": ["algo-1", 2]}},
+        {},
+        (RC, "key 'hosts'", "invalid host name 2"),
+        id="host-not-string",
+    ),
+    pytest.param(
+        {RC: {"current_host": "algo-1", "hosts": ["algo-1", ""]}}, {}, (RC, "invalid host name ''"), id="host-empty"
+    ),
+    pytest.param(
+        {RC: {"current_host": "algo-1", "hosts": ["algo-1", "a/b"]}},
+        {},
+        (RC, "invalid host name 'a/b'"),
+        id="host-slash",
+    ),
+    pytest.param(
+        {RC: {"current_host": "algo-1", "hosts": ["algo-1", " algo-2"]}},
+        {},
+        (RC, "invalid host name ' algo-2'"),
+        id="host-space",
+    ),
+    pytest.param(
+        {RC: {**ONE_HOST, "current_instance_type": 3}},
+        {},
+        (RC, "key 'current_instance_type'"),
+        id="instance-type-not-string",
+    ),
+    pytest.param(
+        {RC: {**ONE_HOST, "current_group_name": ["g"]}},
+        {},
+        (RC, "key 'current_group_name'"),
+        id="group-name-not-string",
+    ),
+    pytest.param(
+        {RC: {**ONE_HOST, "network_interface_name": 0}}, {}, (RC, "key 'network_interface_name'"), id="nic-not-string"
+    ),
+    pytest.param(
+        {RC: {**ONE_HOST, "instance_groups": {"g": {}}}},
+        {},
+        (RC, "key 'instance_groups'", "expected an array, got an object"),
+        id="instance-groups-object",
+    ),
+    pytest.param(
+        {RC: {**ONE_HOST, "instance_groups": "g"}},
+        {},
+        (RC, "key 'instance_groups'", "got a string"),
+        id="instance-groups-string",
+    ),
+    pytest.param(
+        {RC: {**ONE_HOST, "instance_groups": [3]}},
+        {},
+        (RC, "instance_groups[0]", "expected an object, got a number"),
+        id="instance-group-not-object",
+    ),
     pytest.param(
         {RC: {**ONE_HOST, "instance_groups": [{"instance_group_name": "a", "hosts": []}, {"hosts": ["algo-1"]}]}},
         {},
@@ -304,7 +478,9 @@ ERROR_CASES = [
         (RC, "instance_groups[0]", "key 'instance_type'"),
         id="instance-group-type-not-string",
     ),
-    pytest.param({RC: {**ONE_HOST, "topology": {"a": 1}}}, {}, (RC, "key 'topology'", "expected an array"), id="topology-object"),
+    pytest.param(
+        {RC: {**ONE_HOST, "topology": {"a": 1}}}, {}, (RC, "key 'topology'", "expected an array"), id="topology-object"
+    ),
     # inputdataconfig.json
     pytest.param({IDC: "[]"}, {}, (IDC, "expected a JSON object"), id="idc-not-object"),
     pytest.param({IDC: {"../x": {}}}, {}, (IDC, "invalid channel name '../x'"), id="channel-dotdot-slash"),
@@ -316,22 +492,60 @@ ERROR_CASES = [
     pytest.param({IDC: {"-x": {}}}, {}, (IDC, "invalid channel name '-x'"), id="channel-option-like"),
     pytest.param({IDC: {"a b": {}}}, {}, (IDC, "invalid channel name 'a b'"), id="channel-space"),
     pytest.param({IDC: {"a=b": {}}}, {}, (IDC, "invalid channel name 'a=b'"), id="channel-equals"),
-    pytest.param({IDC: {"train": "File"}}, {}, (IDC, "channel 'train'", "expected an object, got a string"), id="channel-config-string"),
+    pytest.param(
+        {IDC: {"train": "File"}},
+        {},
+        (IDC, "channel 'train'", "expected an object, got a string"),
+        id="channel-config-string",
+    ),
     pytest.param({IDC: {"train": None}}, {}, (IDC, "channel 'train'", "got null"), id="channel-config-null"),
-    pytest.param({IDC: {"train": {}}, "input/data/train": "a file"}, {}, (IDC, "channel 'train'", "not a directory"), id="channel-path-is-a-file"),
+    pytest.param(
+        {IDC: {"train": {}}, "input/data/train": "a file"},
+        {},
+        (IDC, "channel 'train'", "not a directory"),
+        id="channel-path-is-a-file",
+    ),
     # checkpointconfig.json
-    pytest.param({CKPT: {"LocalPath": "ckpt"}}, {}, (CKPT, "key 'LocalPath'", "absolute path", "'ckpt'"), id="checkpoint-relative"),
+    pytest.param(
+        {CKPT: {"LocalPath": "ckpt"}},
+        {},
+        (CKPT, "key 'LocalPath'", "absolute path", "'ckpt'"),
+        id="checkpoint-relative",
+    ),
     pytest.param({CKPT: {"LocalPath": 3}}, {}, (CKPT, "key 'LocalPath'"), id="checkpoint-not-string"),
     pytest.param({CKPT: "[]"}, {}, (CKPT, "expected a JSON object"), id="checkpoint-not-object"),
     pytest.param({CKPT: "{"}, {}, (CKPT, "is not valid JSON"), id="checkpoint-bad-json"),
     # environment variables
-    pytest.param({}, {"SM_STOP_GRACE_SECONDS": "-1"}, ("environment variable SM_STOP_GRACE_SECONDS", "'-1'"), id="grace-negative"),
-    pytest.param({}, {"SM_STOP_GRACE_SECONDS": "nan"}, ("environment variable SM_STOP_GRACE_SECONDS", "'nan'"), id="grace-nan"),
-    pytest.param({}, {"SM_STOP_GRACE_SECONDS": "inf"}, ("environment variable SM_STOP_GRACE_SECONDS", "'inf'"), id="grace-inf"),
-    pytest.param({}, {"SM_STOP_GRACE_SECONDS": "abc"}, ("environment variable SM_STOP_GRACE_SECONDS", "'abc'"), id="grace-abc"),
-    pytest.param({}, {"SM_STOP_GRACE_SECONDS": "10s"}, ("environment variable SM_STOP_GRACE_SECONDS", "non-negative number"), id="grace-unit"),
-    pytest.param({}, {"SM_PACKAGE_ARTIFACTS": "maybe"}, ("environment variable SM_PACKAGE_ARTIFACTS", "'maybe'"), id="package-artifacts-bad"),
-    pytest.param({}, {"SM_FORCE_CODE_EXTRACT": "2"}, ("environment variable SM_FORCE_CODE_EXTRACT", "'2'"), id="force-extract-bad"),
+    pytest.param(
+        {}, {"SM_STOP_GRACE_SECONDS": "-1"}, ("environment variable SM_STOP_GRACE_SECONDS", "'-1'"), id="grace-negative"
+    ),
+    pytest.param(
+        {}, {"SM_STOP_GRACE_SECONDS": "nan"}, ("environment variable SM_STOP_GRACE_SECONDS", "'nan'"), id="grace-nan"
+    ),
+    pytest.param(
+        {}, {"SM_STOP_GRACE_SECONDS": "inf"}, ("environment variable SM_STOP_GRACE_SECONDS", "'inf'"), id="grace-inf"
+    ),
+    pytest.param(
+        {}, {"SM_STOP_GRACE_SECONDS": "abc"}, ("environment variable SM_STOP_GRACE_SECONDS", "'abc'"), id="grace-abc"
+    ),
+    pytest.param(
+        {},
+        {"SM_STOP_GRACE_SECONDS": "10s"},
+        ("environment variable SM_STOP_GRACE_SECONDS", "non-negative number"),
+        id="grace-unit",
+    ),
+    pytest.param(
+        {},
+        {"SM_PACKAGE_ARTIFACTS": "maybe"},
+        ("environment variable SM_PACKAGE_ARTIFACTS", "'maybe'"),
+        id="package-artifacts-bad",
+    ),
+    pytest.param(
+        {},
+        {"SM_FORCE_CODE_EXTRACT": "2"},
+        ("environment variable SM_FORCE_CODE_EXTRACT", "'2'"),
+        id="force-extract-bad",
+    ),
 ]
 
 
@@ -359,3 +573,9 @@ def test_config_file_that_is_a_directory_cannot_be_read(tmp_path: Path) -> None:
         load(tmp_path, {"input/config/hyperparameters.json/": None})
     assert HP in str(raised.value)
     assert "cannot be read" in str(raised.value)
+
+
+@pytest.mark.parametrize("stray", ["lost+found", ".ipynb_checkpoints"])
+def test_stray_data_dirs_are_not_channels_when_inputdataconfig_is_absent(tmp_path: Path, stray: str) -> None:
+    config = load(tmp_path, {"input/data/train/": None, f"input/data/{stray}/": None})
+    assert [channel.name for channel in config.channels] == ["train"]

@@ -48,7 +48,9 @@ CONTRACT_CASES = [
     pytest.param({"val": [1, 2, "x"]}, ["--val", "[1, 2, 'x']"], id="list-python-repr"),
     pytest.param({"val": []}, ["--val", "[]"], id="empty-list"),
     pytest.param({"val": {"b": [1, 2], "a": 1}}, ["--val", "a=1,b=[1, 2]"], id="dict-sorted-k=v"),
-    pytest.param({"val": {"a": True, "b": None, "c": {"d": 1}}}, ["--val", "a=True,b=None,c={'d': 1}"], id="dict-nested-str"),
+    pytest.param(
+        {"val": {"a": True, "b": None, "c": {"d": 1}}}, ["--val", "a=True,b=None,c={'d': 1}"], id="dict-nested-str"
+    ),
     pytest.param({"val": {}}, ["--val", ""], id="empty-dict"),
     pytest.param({"val": b"caf\xe9"}, ["--val", "caf\u00e9"], id="bytes-latin-1"),
     pytest.param({"val": bytearray(b"ab")}, ["--val", "ab"], id="bytearray-latin-1"),
@@ -59,7 +61,11 @@ CONTRACT_CASES = [
     pytest.param({"lr_rate": 1}, ["--lr_rate", "1"], id="name-verbatim-underscore"),
     pytest.param({"k": 1}, ["-k", "1"], id="one-char-single-dash"),
     pytest.param({"\u00e9": 1}, ["-\u00e9", "1"], id="one-non-ascii-char-single-dash"),
-    pytest.param({"b": 1, "B": 2, "a": 3, "_": 4, "10": 5, "9": 6}, ["--10", "5", "-9", "6", "-B", "2", "-_", "4", "-a", "3", "-b", "1"], id="python-string-order"),
+    pytest.param(
+        {"b": 1, "B": 2, "a": 3, "_": 4, "10": 5, "9": 6},
+        ["--10", "5", "-9", "6", "-B", "2", "-_", "4", "-a", "3", "-b", "1"],
+        id="python-string-order",
+    ),
     pytest.param({}, [], id="empty"),
 ]
 
@@ -76,7 +82,9 @@ JSON_CASES = [
         id="file-order-kept",
     ),
     pytest.param({"val": [1, 2, "x"]}, ["--val", '[1, 2, "x"]'], id="list-json"),
-    pytest.param({"val": {"b": 1, "a": [True, None]}}, ["--val", '{"b": 1, "a": [true, null]}'], id="dict-json-order-kept"),
+    pytest.param(
+        {"val": {"b": 1, "a": [True, None]}}, ["--val", '{"b": 1, "a": [true, null]}'], id="dict-json-order-kept"
+    ),
     pytest.param({"flag": True, "off": False}, ["--flag", "true", "--off", "false"], id="bools-json"),
     pytest.param({"val": None}, ["--val", "null"], id="null"),
     pytest.param({"val": "hello world"}, ["--val", "hello world"], id="string-raw"),
@@ -96,7 +104,16 @@ def test_json_style(hyperparameters: dict[str, Any], expected: list[str]) -> Non
 def test_json_style_from_decoded_file_values() -> None:
     decoded = decode_hyperparameters({"b": "[1, 2]", "a": "true", "c": '"s"', "d": "007", "e": "null"})
     assert render_cli_args(decoded, "json") == [
-        "-b", "[1, 2]", "-a", "true", "-c", "s", "-d", "007", "-e", "null",
+        "-b",
+        "[1, 2]",
+        "-a",
+        "true",
+        "-c",
+        "s",
+        "-d",
+        "007",
+        "-e",
+        "null",
     ]
 
 
@@ -119,7 +136,7 @@ UNREPRESENTABLE = [
 def test_unrepresentable_values_raise_config_error_naming_the_hyperparameter(
     styles: str, key: str, value: Any, problem: str
 ) -> None:
-    for style in (("contract", "json") if styles == "both" else (styles,)):
+    for style in ("contract", "json") if styles == "both" else (styles,):
         _assert_unrepresentable(style, key, value, problem)
 
 

@@ -33,7 +33,9 @@ def fake_proc(tmp_path: Path, entries: dict[str, bytes | None]) -> Path:
     [
         pytest.param("python", "S", ProcessEntry(pid=42, ppid=7, session=40, zombie=False), id="plain"),
         pytest.param("my worker", "R", ProcessEntry(pid=42, ppid=7, session=40, zombie=False), id="space-in-name"),
-        pytest.param("a) S 1 1 1 (b", "S", ProcessEntry(pid=42, ppid=7, session=40, zombie=False), id="parens-and-fake-fields"),
+        pytest.param(
+            "a) S 1 1 1 (b", "S", ProcessEntry(pid=42, ppid=7, session=40, zombie=False), id="parens-and-fake-fields"
+        ),
         pytest.param("(sd-pam)", "S", ProcessEntry(pid=42, ppid=7, session=40, zombie=False), id="parenthesised-name"),
         pytest.param(")", "D", ProcessEntry(pid=42, ppid=7, session=40, zombie=False), id="only-close-paren"),
         pytest.param("", "S", ProcessEntry(pid=42, ppid=7, session=40, zombie=False), id="empty-name"),

@@ -28,7 +28,9 @@ WAIT_LIMIT = 5.0
 def guarded_signals() -> Iterator[list[threading.Thread]]:
     """Outer no-op SIGTERM/SIGINT handlers; joins the signalling threads before restoring."""
     late: list[int] = []
-    previous = {signum: signal.signal(signum, lambda s, f: late.append(s)) for signum in (signal.SIGTERM, signal.SIGINT)}
+    previous = {
+        signum: signal.signal(signum, lambda s, f: late.append(s)) for signum in (signal.SIGTERM, signal.SIGINT)
+    }
     threads: list[threading.Thread] = []
     try:
         yield threads
@@ -90,24 +92,35 @@ def supervise(
 EXIT_CASES = [
     pytest.param(
         "import sys; sys.stdout.write('out\\n'); sys.stderr.write('e1\\ne2\\n'); sys.exit(3)",
-        3, ("e1", "e2"), b"out\n", id="exit-3-with-tail",
+        3,
+        ("e1", "e2"),
+        b"out\n",
+        id="exit-3-with-tail",
     ),
     pytest.param("pass", 0, (), b"", id="success"),
     pytest.param("raise ValueError('boom')", 1, "ValueError: boom", b"", id="exception"),
     pytest.param("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", -9, (), b"", id="killed-by-sigkill"),
     pytest.param(
         "import sys; sys.stdout.buffer.write(b'a\\rb\\x1b[J\\xff\\xfe\\n' * 3 + b'no-newline')",
-        0, (), b"a\rb\x1b[J\xff\xfe\n" * 3 + b"no-newline", id="stdout-bytes-exact",
+        0,
+        (),
+        b"a\rb\x1b[J\xff\xfe\n" * 3 + b"no-newline",
+        id="stdout-bytes-exact",
     ),
     pytest.param(
         "import sys; sys.stderr.write(''.join(f'line {i}\\n' for i in range(100)) + '\\x1b[31mlast\\x1b[0m')",
-        0, tuple(f"line {i}" for i in range(51, 100)) + ("last",), b"", id="tail-keeps-last-50",
+        0,
+        tuple(f"line {i}" for i in range(51, 100)) + ("last",),
+        b"",
+        id="tail-keeps-last-50",
     ),
 ]
 
 
 @pytest.mark.parametrize("code, returncode, tail, stdout", EXIT_CASES)
-def test_exit_code_and_output(tmp_path: Path, code: str, returncode: int, tail: tuple[str, ...] | str, stdout: bytes) -> None:
+def test_exit_code_and_output(
+    tmp_path: Path, code: str, returncode: int, tail: tuple[str, ...] | str, stdout: bytes
+) -> None:
     outcome, out, err, elapsed = supervise(code, tmp_path)
     assert outcome.returncode == returncode
     if isinstance(tail, str):
@@ -175,8 +188,12 @@ sys.exit(5)
 def test_sigterm_is_forwarded_to_the_child(tmp_path: Path, guarded_signals: list[threading.Thread]) -> None:
     ready, got = tmp_path / "ready", tmp_path / "got"
     outcome, _, err, elapsed = supervise(
-        HANDLER_CHILD, tmp_path, str(ready), str(got),
-        threads=guarded_signals, signal_on_ready=(ready, signal.SIGTERM),
+        HANDLER_CHILD,
+        tmp_path,
+        str(ready),
+        str(got),
+        threads=guarded_signals,
+        signal_on_ready=(ready, signal.SIGTERM),
     )
     assert got.read_text() == str(int(signal.SIGTERM))
     assert outcome.stop_signal is signal.SIGTERM
@@ -187,7 +204,9 @@ def test_sigterm_is_forwarded_to_the_child(tmp_path: Path, guarded_signals: list
     assert elapsed < WAIT_LIMIT
 
 
-def test_sigint_is_forwarded_and_default_action_applies(tmp_path: Path, guarded_signals: list[threading.Thread]) -> None:
+def test_sigint_is_forwarded_and_default_action_applies(
+    tmp_path: Path, guarded_signals: list[threading.Thread]
+) -> None:
     ready = tmp_path / "ready"
     code = "import pathlib, sys, time; pathlib.Path(sys.argv[1]).write_text('r'); time.sleep(30)"
     outcome, _, err, elapsed = supervise(
@@ -211,9 +230,12 @@ time.sleep(30)
 def test_child_killed_after_grace(tmp_path: Path, guarded_signals: list[threading.Thread]) -> None:
     ready = tmp_path / "ready"
     outcome, _, _, elapsed = supervise(
-        IGNORING_CHILD, tmp_path, str(ready),
+        IGNORING_CHILD,
+        tmp_path,
+        str(ready),
         policy=SupervisionPolicy(grace_seconds=0.3, leftover_grace_seconds=1.0),
-        threads=guarded_signals, signal_on_ready=(ready, signal.SIGTERM),
+        threads=guarded_signals,
+        signal_on_ready=(ready, signal.SIGTERM),
     )
     assert outcome.stop_signal is signal.SIGTERM
     assert outcome.killed_after_grace is True
@@ -250,7 +272,11 @@ GRANDCHILD_IGNORES_TERM = (
 def test_leftover_grandchild_is_ended_and_reported(tmp_path: Path, grandchild: str, min_elapsed: float) -> None:
     pid_file, ready = tmp_path / "grandchild.pid", tmp_path / "ready"
     outcome, _, _, elapsed = supervise(
-        LEAVES_GRANDCHILD, tmp_path, str(pid_file), str(ready), grandchild,
+        LEAVES_GRANDCHILD,
+        tmp_path,
+        str(pid_file),
+        str(ready),
+        grandchild,
         policy=SupervisionPolicy(grace_seconds=WAIT_LIMIT, leftover_grace_seconds=0.3),
     )
     grandchild_pid = int(pid_file.read_text())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ PROGRAM = EntryPointKind.PYTHON_PROGRAM
 PYTHON = "/usr/bin/python3-test"
 
 
-def code_dir(tmp_path: Path, files: dict[str, str | bytes] | None = None) -> Path:
+def code_dir(tmp_path: Path, files: Mapping[str, str | bytes] | None = None) -> Path:
     code = tmp_path / "code"
     code.mkdir(exist_ok=True)
     for name, content in (files or {}).items():
@@ -90,7 +91,9 @@ def test_resolve_entry_point(tmp_path: Path, files: dict[str, str], name: str, k
             "entry point 'train.py' not found in {code} (it holds: a.txt, b.py, sub)",
             id="missing-lists-files",
         ),
-        pytest.param({}, "train.py", "entry point 'train.py' not found in {code} (the code dir is empty)", id="missing-empty-dir"),
+        pytest.param(
+            {}, "train.py", "entry point 'train.py' not found in {code} (the code dir is empty)", id="missing-empty-dir"
+        ),
         pytest.param(
             {f"f{i:02}.py": "" for i in range(12)},
             "train.py",
@@ -98,7 +101,9 @@ def test_resolve_entry_point(tmp_path: Path, files: dict[str, str], name: str, k
             id="missing-listing-truncated",
         ),
         pytest.param({"sub/x.py": ""}, "sub", "entry point 'sub' not found", id="directory-is-not-a-file"),
-        pytest.param({"setup.py": ""}, "my-pkg/train.py", "'my-pkg.train' is not a Python module name", id="package-bad-module"),
+        pytest.param(
+            {"setup.py": ""}, "my-pkg/train.py", "'my-pkg.train' is not a Python module name", id="package-bad-module"
+        ),
         pytest.param({"setup.py": ""}, "1st.py", "'1st' is not a Python module name", id="package-leading-digit"),
     ],
 )
@@ -161,16 +166,28 @@ def test_code_dir_itself_reached_through_a_symlink_is_fine(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     "files, name, args, expected",
     [
-        pytest.param({"train.py": ""}, "train.py", ["--lr", "0.1"], [PYTHON, "--", "train.py", "--lr", "0.1"], id="program"),
+        pytest.param(
+            {"train.py": ""}, "train.py", ["--lr", "0.1"], [PYTHON, "--", "train.py", "--lr", "0.1"], id="program"
+        ),
         pytest.param({"train.py": ""}, "train.py", [], [PYTHON, "--", "train.py"], id="program-no-args"),
         pytest.param({"-x.py": ""}, "-x.py", [], [PYTHON, "--", "-x.py"], id="program-dash-name-after-double-dash"),
         pytest.param({"setup.py": ""}, "train.py", ["a b"], [PYTHON, "-m", "train", "a b"], id="package"),
-        pytest.param({"setup.py": ""}, "pkg/sub/train.py", ["--x", ""], [PYTHON, "-m", "pkg.sub.train", "--x", ""], id="package-nested"),
+        pytest.param(
+            {"setup.py": ""},
+            "pkg/sub/train.py",
+            ["--x", ""],
+            [PYTHON, "-m", "pkg.sub.train", "--x", ""],
+            id="package-nested",
+        ),
         pytest.param({"pyproject.toml": ""}, "train", [], [PYTHON, "-m", "train"], id="package-without-py"),
-        pytest.param({"setup.py": ""}, "train.py.py", [], [PYTHON, "-m", "train.py"], id="package-only-one-py-stripped"),
+        pytest.param(
+            {"setup.py": ""}, "train.py.py", [], [PYTHON, "-m", "train.py"], id="package-only-one-py-stripped"
+        ),
     ],
 )
-def test_python_commands(tmp_path: Path, files: dict[str, str], name: str, args: list[str], expected: list[str]) -> None:
+def test_python_commands(
+    tmp_path: Path, files: dict[str, str], name: str, args: list[str], expected: list[str]
+) -> None:
     code = code_dir(tmp_path, files)
     assert entry_point_command(resolve_entry_point(code, name), args, PYTHON) == expected
 
@@ -189,7 +206,9 @@ def test_python_commands(tmp_path: Path, files: dict[str, str], name: str, args:
     ],
 )
 @pytest.mark.parametrize("mode", [0o644, 0o600, 0o755], ids=["rw-r--r--", "rw-------", "rwxr-xr-x"])
-def test_command_entry_points(tmp_path: Path, name: str, content: str | bytes, expected_prefix: list[str], mode: int) -> None:
+def test_command_entry_points(
+    tmp_path: Path, name: str, content: str | bytes, expected_prefix: list[str], mode: int
+) -> None:
     code = code_dir(tmp_path, {name: content})
     path = code / name
     path.chmod(mode)
@@ -215,12 +234,6 @@ def test_entry_point_module(tmp_path: Path, name: str, kind: EntryPointKind, mod
     assert EntryPoint(name=name, kind=kind, code_dir=tmp_path).module == module
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a command entry point that is not '.sh' and has no shebang (e.g. 'train' holding "
-    "'echo hi') is run as [path], which execve refuses with ENOEXEC (Exec format error); the "
-    "contract (§3.5) runs commands via '/bin/sh -c ./NAME', where sh interprets such a file",
-)
 def test_extensionless_script_without_shebang_runs_through_sh(tmp_path: Path) -> None:
     code = code_dir(tmp_path, {"train": "echo hi\n"})
     entry = resolve_entry_point(code, "train")
