@@ -18,7 +18,7 @@ from container_runtime.config.resources import (
     parse_resource_config,
     single_host_resource_config,
 )
-from container_runtime.config.settings import env_flag, env_seconds
+from container_runtime.config.settings import env_flag, env_seconds, parse_log_level
 from container_runtime.errors import ConfigError
 from container_runtime.log import INFO
 
@@ -27,7 +27,6 @@ HYPERPARAMETERS_FILE = "hyperparameters.json"
 RESOURCE_FILE = "resourceconfig.json"
 INPUT_DATA_FILE = "inputdataconfig.json"
 CHECKPOINT_FILE = "checkpointconfig.json"
-_LOG_LEVEL_NAMES = {"CRITICAL": 50, "ERROR": 40, "WARNING": 30, "WARN": 30, "INFO": 20, "DEBUG": 10}
 
 
 def base_dir_from(environ: Mapping[str, str]) -> Path:
@@ -165,13 +164,7 @@ def _entry_point(environ: Mapping[str, str], reserved: Mapping[str, Any], source
 
 def _log_level(reserved: Mapping[str, Any], source: Path) -> int:
     value = reserved.get("sagemaker_container_log_level", INFO)
-    if isinstance(value, str) and value.upper() in _LOG_LEVEL_NAMES:
-        return _LOG_LEVEL_NAMES[value.upper()]
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    raise ConfigError(
-        str(source), f"key 'sagemaker_container_log_level': expected a level such as 20 or 'INFO', got {value!r}"
-    )
+    return parse_log_level(value, source=str(source), key="key 'sagemaker_container_log_level'")
 
 
 def _cli_style(framework: Mapping[str, Any], source: Path) -> CliStyle:

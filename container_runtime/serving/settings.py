@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import NamedTuple
 
 from container_runtime.config.loader import base_dir_from
 from container_runtime.config.names import validate_entry_point
-from container_runtime.config.settings import env_flag
+from container_runtime.config.settings import env_flag, env_number, parse_log_level
 from container_runtime.errors import ConfigError
 from container_runtime.serving import content_types as ct
 
@@ -48,9 +47,11 @@ def load_serving_settings(environ: Mapping[str, str]) -> ServingSettings:
         base_dir=base_dir_from(environ),
         port=_int(environ, "SAGEMAKER_BIND_TO_PORT", 8080, low=1, high=65535),
         workers=_int(environ, "SAGEMAKER_MODEL_SERVER_WORKERS", os.cpu_count() or 1, low=1, high=512),
-        timeout_seconds=_number(environ, "SAGEMAKER_MODEL_SERVER_TIMEOUT", 60.0),
+        timeout_seconds=env_number(environ, "SAGEMAKER_MODEL_SERVER_TIMEOUT", 60.0, positive=True, unit=" of seconds"),
         default_accept=default_accept,
-        max_payload_bytes=int(_number(environ, "SAGEMAKER_MAX_PAYLOAD_IN_MB", 6.0) * MIB),
+        max_payload_bytes=int(
+            env_number(environ, "SAGEMAKER_MAX_PAYLOAD_IN_MB", 6.0, positive=True, unit=" of MiB") * MIB
+        ),
         program=program,
         submit_directory=environ.get("SAGEMAKER_SUBMIT_DIRECTORY") or None,
         framework=(environ.get("SAGEMAKER_SERVING_FRAMEWORK") or "numpy").strip().lower(),
@@ -72,28 +73,9 @@ def _int(environ: Mapping[str, str], name: str, default: int, *, low: int, high:
     return value
 
 
-def _number(environ: Mapping[str, str], name: str, default: float) -> float:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigError(f"environment variable {name}", f"expected a positive number, got {raw!r}")
-    return value
-
-
 def _log_level(environ: Mapping[str, str]) -> int:
     raw = environ.get("SAGEMAKER_CONTAINER_LOG_LEVEL", "").strip()
-    names = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
     if not raw:
         return 20
-    if raw.upper() in names:
-        return names[raw.upper()]
-    if raw.isdigit():
-        return int(raw)
-    raise ConfigError(
-        "environment variable SAGEMAKER_CONTAINER_LOG_LEVEL", f"expected a level such as 20 or INFO, got {raw!r}"
-    )
+    variable = "environment variable SAGEMAKER_CONTAINER_LOG_LEVEL"
+    return parse_log_level(raw, source=variable, key="log level")
