@@ -24,11 +24,13 @@ class DefaultHandlers:
     #: dtype JSON, CSV and JSON Lines bodies are cast to (None keeps numpy's choice).
     text_dtype: Any = None
 
-    def __init__(self, *, allow_pickle: bool = False) -> None:
+    def __init__(self, *, allow_pickle: bool = False, program: str | None = None) -> None:
         self.allow_pickle = allow_pickle
+        self.program = program
 
     def model_fn(self, model_dir: str) -> Any:
-        raise MissingModelFn("no model_fn: define model_fn(model_dir) in the module named by SAGEMAKER_PROGRAM")
+        where = self.program or "the module named by SAGEMAKER_PROGRAM"
+        raise MissingModelFn(f"no model_fn: define model_fn(model_dir) in {where}")
 
     def input_fn(self, input_data: bytes | str, content_type: str) -> Any:
         return codecs.decode(input_data, content_type, allow_pickle=self.allow_pickle, dtype=self.text_dtype)

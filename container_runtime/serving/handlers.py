@@ -37,7 +37,7 @@ class Handlers(NamedTuple):
     output_types: tuple[str, ...]
 
 
-def default_handlers(framework: str, *, allow_pickle: bool) -> DefaultHandlers:
+def default_handlers(framework: str, *, allow_pickle: bool, program: str | None = None) -> DefaultHandlers:
     spec = FRAMEWORK_DEFAULTS.get(framework)
     if spec is None:
         known = ", ".join(sorted(FRAMEWORK_DEFAULTS))
@@ -46,7 +46,7 @@ def default_handlers(framework: str, *, allow_pickle: bool) -> DefaultHandlers:
         )
     module_name, _, class_name = spec.partition(":")
     factory = getattr(importlib.import_module(module_name), class_name)
-    handlers: DefaultHandlers = factory(allow_pickle=allow_pickle)
+    handlers: DefaultHandlers = factory(allow_pickle=allow_pickle, program=program)
     return handlers
 
 

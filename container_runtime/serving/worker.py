@@ -45,7 +45,8 @@ def worker_app_factory(
 
 def _handlers(settings: ServingSettings, user_code: UserCode) -> tuple[Handlers, str | None]:
     """The handlers, and a reason when the user module could not be imported."""
-    defaults = default_handlers(settings.framework, allow_pickle=settings.allow_pickle)
+    program = user_code.module_file.name if user_code.module_file else None
+    defaults = default_handlers(settings.framework, allow_pickle=settings.allow_pickle, program=program)
     if str(user_code.code_dir) not in sys.path:
         sys.path.insert(0, str(user_code.code_dir))
     source = str(user_code.module_file or user_code.code_dir)

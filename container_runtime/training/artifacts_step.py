@@ -17,16 +17,17 @@ def artifact_targets(paths: JobPaths) -> tuple[tuple[Path, Path], ...]:
     )
 
 
-def package_artifacts(paths: JobPaths) -> list[str]:
+def package_artifacts(paths: JobPaths, job_started_at: float) -> list[str]:
     """Pack each artifact dir; return one line per problem (empty when all went well).
 
-    A tarball the job wrote itself is never overwritten.
+    A tarball the job wrote itself (modified since `job_started_at`, a `time.time()`) is
+    never overwritten; one left by an earlier run in the same base dir is replaced.
     """
     from container_runtime.artifacts import pack_directory
 
     problems = []
     for source, destination in artifact_targets(paths):
-        if destination.exists():
+        if _written_since(destination, job_started_at):
             logger.warning("%s already exists (written by the job): not overwriting it", destination)
             continue
         try:
@@ -48,3 +49,10 @@ def package_artifacts(paths: JobPaths) -> list[str]:
         for skipped in result.skipped:
             logger.warning("While packing %s: %s", skipped.path, skipped.reason)
     return problems
+
+
+def _written_since(path: Path, moment: float) -> bool:
+    try:
+        return path.stat().st_mtime >= moment
+    except FileNotFoundError:
+        return False

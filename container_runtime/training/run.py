@@ -34,10 +34,12 @@ def run_training(job: TrainingJob) -> JobResult:
     """Run the job, pack its artifacts, then write `success` or `failure` (in that order)."""
     config = job.config
     started = time.monotonic()
+    # Slack for file systems with coarse timestamps: err on the side of keeping what the job wrote.
+    started_at = time.time() - 2.0
     result = _run(job)
     elapsed = time.monotonic() - started
     if config.package_artifacts:
-        problems = package_artifacts(config.paths)
+        problems = package_artifacts(config.paths, started_at)
         if problems and result.state is JobState.SUCCEEDED:
             result = JobResult(JobState.FAILED, _ArtifactError("; ".join(problems)))
     if result.failure is None:

@@ -63,12 +63,19 @@ def resolve_entry_point(code_dir: Path, name: str) -> EntryPoint:
     return entry
 
 
-def entry_point_command(entry: EntryPoint, args: Sequence[str], python: str) -> list[str]:
-    """The argv that runs the entry point with `args`, from the code dir."""
+def entry_point_command(
+    entry: EntryPoint, args: Sequence[str], python: str, python_launcher: Sequence[str] = ()
+) -> list[str]:
+    """The argv that runs the entry point with `args`, from the code dir.
+
+    `python_launcher` runs Python entry points through a launcher module, such as
+    `("-m", "mpi4py")`; then the script is named without the `--` end-of-options marker.
+    """
     if entry.kind is EntryPointKind.PYTHON_PROGRAM:
-        return [python, "--", entry.name, *args]
+        marker = [] if python_launcher else ["--"]
+        return [python, *python_launcher, *marker, entry.name, *args]
     if entry.kind is EntryPointKind.PYTHON_PACKAGE:
-        return [python, "-m", entry.module, *args]
+        return [python, *python_launcher, "-m", entry.module, *args]
     path = entry.path
     _make_executable(path)
     if _runs_by_itself(path):

@@ -82,3 +82,14 @@ def test_a_tarball_written_by_the_job_is_not_overwritten(job: JobDir) -> None:
     assert (job.output / "model.tar.gz").read_bytes() == b"mine"
     assert "already exists (written by the job): not overwriting it" in result.stderr
     assert os.path.exists(job.output / "output.tar.gz")
+
+
+def test_a_tarball_left_by_an_earlier_run_is_replaced(job: JobDir) -> None:
+    (job.code / "t.py").write_text(WRITE_ARTIFACTS)
+    job.hyperparameters({"sagemaker_program": "t.py"})
+    stale = job.output / "model.tar.gz"
+    stale.write_bytes(b"from last week")
+    os.utime(stale, (1_000_000_000, 1_000_000_000))
+    result = job.run()
+    assert result.returncode == 0, result.stderr
+    assert "model.npz" in contents(str(stale))
