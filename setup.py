@@ -11,7 +11,9 @@ EXTRAS = {
     "gzip": ["isal>=1.6,<2"],
     "serving": ["gunicorn>=22,<24", "numpy>=1.24,<3"],
     "tuning": ["optuna>=3.6,<5", "pandas>=2.0,<3", "matplotlib>=3.7,<4"],
+    # chainer ships only a source package, which needs setuptools<70 and --no-build-isolation (see README).
     "chainer": ["chainer>=7.8,<8", "numpy>=1.24,<2", "mpi4py>=3.1,<5"],
+    "examples": ["scikit-learn>=1.3,<2", "matplotlib>=3.7,<4"],
     "tensorflow": ["tensorflow>=2.15,<3", "mpi4py>=3.1,<5"],
 }
 EXTRAS["test"] = sorted(
@@ -22,6 +24,8 @@ EXTRAS["test"] = sorted(
         "setuptools>=65",
         "wheel>=0.40",
         "hypothesis>=6.100,<7",
+        "scikit-learn>=1.3,<2",
+        "matplotlib>=3.7,<4",
         "mypy>=1.10",
         "ruff>=0.5",
         *EXTRAS["s3"],
