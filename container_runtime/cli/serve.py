@@ -16,7 +16,19 @@ from container_runtime import log
 from container_runtime.errors import JobFailure
 
 
+USAGE = """usage: serve
+
+Hosts the model under $SAGEMAKER_BASE_DIR/model (default /opt/ml/model) over HTTP on
+$SAGEMAKER_BIND_TO_PORT (default 8080): GET /ping, POST /invocations, GET /execution-parameters.
+Settings come from the SAGEMAKER_* variables documented in the README; serve takes no arguments."""
+
+
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments:
+        from container_runtime.cli.train import usage
+
+        return usage(arguments, USAGE)
     logger = log.get_logger("container_runtime.serve")
     try:
         from container_runtime.serving.settings import load_serving_settings

@@ -18,8 +18,19 @@ from container_runtime.training import TrainingJob, run_training
 from container_runtime.training.status import write_failure
 
 
+USAGE = """usage: train
+
+Runs the training job configured under $SAGEMAKER_BASE_DIR (default /opt/ml): reads
+input/config/*.json, runs the entry point, writes output/success or output/failure and packs
+output/model.tar.gz and output/output.tar.gz. Settings come from those files and the
+variables documented in the README; train takes no arguments."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one training job as configured under the base dir; return the exit code."""
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments:
+        return usage(arguments, USAGE)
     logger = log.get_logger("container_runtime.train")
     environ = dict(os.environ)
     with SignalInbox() as inbox:
@@ -40,6 +51,15 @@ def main(argv: list[str] | None = None) -> int:
             stderr=sys.stderr.buffer,
         )
         return run_training(job).exit_code
+
+
+def usage(arguments: list[str], text: str) -> int:
+    """`--help` prints the usage; anything else is an error, never a silently ignored option."""
+    if arguments[0] in ("-h", "--help"):
+        print(text)
+        return 0
+    print(f"{text.splitlines()[0]}\nerror: unexpected argument {arguments[0]!r}", file=sys.stderr)
+    return 2
 
 
 def _log_start(config: TrainingConfig, logger: log.Logger) -> None:

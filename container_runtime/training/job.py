@@ -22,7 +22,6 @@ from container_runtime.errors import (
     ExecuteUserScriptError,
     InstallModuleError,
     InstallRequirementsError,
-    UserCodeError,
 )
 from container_runtime.log import get_logger
 from container_runtime.process import ProcessOutcome, SignalInbox, SupervisionPolicy, run_supervised
@@ -145,5 +144,3 @@ def run_entry_point(job: TrainingJob) -> None:
     logger.info("Running %s: %s", entry.kind.value, job.redacted(command))
     job.run_checked(command, env=env, error_class=ExecuteUserScriptError)
 
-
-__all__ = ["TrainingJob", "UserCodeError", "run_entry_point"]

@@ -142,3 +142,17 @@ def test_bad_variable(job: JobDir, variable: str, value: str) -> None:
     assert result.returncode == 1
     assert f"environment variable {variable}" in result.stderr
     assert repr(value) in (job.failure() or "")
+
+
+def test_train_takes_no_arguments(job: JobDir) -> None:
+    import subprocess
+
+    from support.jobs import train_command
+
+    help_text = subprocess.run([*train_command(), "--help"], capture_output=True, text=True, check=False)
+    assert help_text.returncode == 0 and help_text.stdout.startswith("usage: train")
+    wrong = subprocess.run([*train_command(), "--epochs", "3"], capture_output=True, text=True, check=False,
+                           env=job.environment(None))
+    assert wrong.returncode == 2
+    assert "unexpected argument '--epochs'" in wrong.stderr
+    assert not (job.output / "failure").exists()
