@@ -1,6 +1,6 @@
 """The benchmark model: a 784-1000-1000-10 MLP in numpy float32, He-initialised with a fixed seed.
 
-    python benchmarks/serving_support/model.py MODEL_DIR     # writes MODEL_DIR/model.npz
+python benchmarks/serving_support/model.py MODEL_DIR     # writes MODEL_DIR/model.npz
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ SEED = 20240611
 def make_weights(seed: int = SEED) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     weights = {}
-    for index, (fan_in, fan_out) in enumerate(zip(LAYERS, LAYERS[1:]), start=1):
+    for index, (fan_in, fan_out) in enumerate(zip(LAYERS[:-1], LAYERS[1:], strict=True), start=1):
         scale = np.sqrt(2.0 / fan_in)
         weights[f"W{index}"] = (rng.standard_normal((fan_in, fan_out)) * scale).astype(np.float32)
         weights[f"b{index}"] = np.zeros(fan_out, dtype=np.float32)

@@ -15,7 +15,6 @@ from pathlib import Path
 from container_runtime import log
 from container_runtime.errors import JobFailure
 
-
 USAGE = """usage: serve
 
 Hosts the model under $SAGEMAKER_BASE_DIR/model (default /opt/ml/model) over HTTP on
@@ -35,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
 
         settings = load_serving_settings(os.environ)
         log.configure(settings.log_level)
+        from container_runtime.serving.threads import limit_math_threads
+
+        # Before numpy loads here, so every forked worker inherits the limit.
+        threads = limit_math_threads(os.environ, settings.workers)
+        if threads is not None:
+            logger.info("Math libraries use %d thread(s) per worker (set OMP_NUM_THREADS to change)", threads)
         from container_runtime.serving.handlers import (
             check_handler_combination,
             default_handlers,

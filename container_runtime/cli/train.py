@@ -17,7 +17,6 @@ from container_runtime.process import SignalInbox, SupervisionPolicy, become_sub
 from container_runtime.training import TrainingJob, run_training
 from container_runtime.training.status import write_failure
 
-
 USAGE = """usage: train
 
 Runs the training job configured under $SAGEMAKER_BASE_DIR (default /opt/ml): reads

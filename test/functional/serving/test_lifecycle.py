@@ -155,3 +155,11 @@ def test_missing_model_fn_is_reported(start_server: Callable[..., Server], tmp_p
     reply = server.ping()
     assert reply.status == 503
     assert "no model_fn" in reply.json()["message"]
+
+
+def test_workers_get_a_share_of_the_cores_for_math_threads(start_server: Callable[..., Server]) -> None:
+    unset = {name: "" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")}
+    server = start_server(workers=2, env=unset)
+    server.wait_ready()
+    per_worker = max(1, (os.cpu_count() or 1) // 2)
+    assert f"Math libraries use {per_worker} thread(s) per worker" in server.log()

@@ -1,0 +1,741 @@
+"""Serving throughput and latency: our `serve` against sagemaker-containers 2.8.6.post2 and the bare model.
+
+Three stacks serve the same model, a 784-1000-1000-10 numpy float32 MLP
+(benchmarks/serving_support/model.py, user module serving_support/inference.py with model_fn and
+predict_fn only, NPY in and out through each server's default input_fn/output_fn):
+
+  (a) the bare model, in this process: np.load(BytesIO) -> predict_fn -> np.save(BytesIO) in a
+      loop, one Python thread. This is the limit for (b) and (c); `a'` is the same loop run by the legacy
+      venv's interpreter (numpy 1.x), to show how much of (c) is its older numpy.
+  (b) our `serve` (--serve-command, by default `serve` beside this interpreter).
+  (c) sagemaker-containers 2.8.6.post2: its `serve` console script, nginx in front of
+      `gunicorn -k gevent` running a Flask app built by serving_support/legacy_app.py (the ten-line
+      framework module). The venv comes from serving_support/legacy_venv.sh, which this script
+      runs when --legacy-venv has no `serve` in it (idempotent, needs PyPI once).
+
+Each server is started here on a free port with its own SAGEMAKER_BASE_DIR under a temporary
+dir (model at <base>/model/model.npz, code at <base>/model/code/inference.py,
+SAGEMAKER_PROGRAM=inference.py), waited for via GET /ping, checked to answer /invocations with
+the right NPY for 1 and 64 rows, warmed up, measured, and stopped with SIGTERM (then SIGKILL of
+its process group after a bounded wait). Both servers are up during the whole run and the
+points are interleaved, (b) and (c) for each point (in turn first, over --rounds), so drift on the
+machine hits both alike.
+
+Load comes from `wrk` (Debian: apt-get install -y wrk) in a separate process: a keep-alive
+closed loop of N connections (N = 1, 8, 32 clients) POSTing a 1- or 64-row .npy body with
+Content-Type and Accept application/x-npy, for --duration seconds per point. wrk is light C, which
+matters: on a small machine the client competes with the server for the same cores. Latencies are
+wrk's per-request times (connection-level, closed loop), p50 and p99.
+
+--workers (default 2) sets SAGEMAKER_MODEL_SERVER_WORKERS for both (b) and (c), so they run the
+same number of worker processes; sagemaker-containers' own default is the CPU count.
+
+BLAS: by default every stack runs with the environment it is given, so numpy's OpenBLAS picks its
+own thread count (one per core, in every worker). --blas-threads N sets OPENBLAS_NUM_THREADS,
+OMP_NUM_THREADS and MKL_NUM_THREADS for all three alike. (c) runs numpy<2, whose OpenBLAS 0.3.23
+may not recognise a newer (virtualised) Xeon and fall back to its generic "Prescott" kernel, 3-4x
+slower than numpy 2 on the same CPU; --legacy-openblas-coretype auto (the default) then sets
+OPENBLAS_CORETYPE for (c) and (a') to the kernel this interpreter's numpy picked, so that (b)/(c)
+compares serving stacks and not a CPU-detection bug ("off" measures (c) as it comes).
+
+Goals (from the issue), printed as PASS/FAIL lines; the exit status is 0 either way:
+  * at 8 clients, (b) rps >= 1.5 x (c) rps, and p99(b) < p99(c);
+  * at 1 row and 1 client, p50(b) - p50(a) < 1 ms of overhead per request.
+
+    python benchmarks/serving.py                  # 10 s per point: about 3 minutes a round
+    python benchmarks/serving.py --quick          # 3 s per point: about 1 minute
+    python benchmarks/serving.py --rounds 3 --blas-threads 1 --json results.json
+    python benchmarks/serving.py --serve-command .venv/bin/serve --legacy-venv /tmp/legacy-serving-venv
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+SUPPORT = Path(__file__).resolve().parent / "serving_support"
+ROWS = (1, 64)
+CLIENTS = (1, 8, 32)
+GOAL_RPS_RATIO = 1.5
+GOAL_OVERHEAD_MS = 1.0
+NPY = "application/x-npy"
+
+# Prints the CPU kernel that numpy's bundled OpenBLAS picked at load time ("" if unknown).
+OPENBLAS_CORE_PROBE = r"""
+import ctypes, glob, os, numpy
+names = ("scipy_openblas_get_corename64_", "openblas_get_corename64_", "openblas_get_corename")
+for lib in glob.glob(os.path.join(os.path.dirname(numpy.__file__), os.pardir, "numpy.libs", "*openblas*")):
+    dll = ctypes.CDLL(lib)
+    for name in names:
+        function = getattr(dll, name, None)
+        if function is not None:
+            function.restype = ctypes.c_char_p
+            print(function().decode())
+            raise SystemExit
+print("")
+"""
+
+WRK_SCRIPT = r"""
+local f = assert(io.open(os.getenv("SERVING_BENCH_BODY"), "rb"))
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/x-npy"
+wrk.headers["Accept"] = "application/x-npy"
+
+function done(summary, latency, requests)
+  io.write(string.format(
+    "SERVING_BENCH requests=%d duration_us=%d status=%d connect=%d read=%d write=%d timeout=%d p50_us=%d p99_us=%d\n",
+    summary.requests, summary.duration, summary.errors.status, summary.errors.connect,
+    summary.errors.read, summary.errors.write, summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+@dataclass
+class Point:
+    stack: str
+    rows: int
+    clients: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int = 0
+    requests: int = 0
+
+
+@dataclass
+class Stack:
+    key: str  # "b" or "c"
+    label: str
+    command: list[str]
+    env: dict[str, str]
+    base: Path
+    log_path: Path
+    process: subprocess.Popen | None = None
+    port: int = 0
+    problem: str | None = None
+    points: list[Point] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# (a): the bare model in this process
+
+
+def support_modules():
+    if str(SUPPORT) not in sys.path:
+        sys.path.insert(0, str(SUPPORT))
+    import inference
+    import model
+
+    return model, inference
+
+
+def npy_bytes(array) -> bytes:
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def bench_inprocess(model_dir: Path, rows: int, duration: float) -> dict:
+    """Decode NPY, predict, encode NPY in a loop for `duration` seconds; single thread."""
+    import numpy as np
+
+    model_module, inference = support_modules()
+    mlp = inference.model_fn(str(model_dir))
+    body = npy_bytes(model_module.payload(rows))
+
+    def one() -> bytes:
+        data = np.load(io.BytesIO(body), allow_pickle=False)
+        out = io.BytesIO()
+        np.save(out, inference.predict_fn(data, mlp))
+        return out.getvalue()
+
+    warm_until = time.perf_counter() + min(1.0, duration / 5)
+    while time.perf_counter() < warm_until:
+        one()
+    samples = []
+    clock = time.perf_counter
+    started = clock()
+    end = started + duration
+    now = started
+    while now < end:
+        one()
+        after = clock()
+        samples.append(after - now)
+        now = after
+    elapsed = now - started
+    samples.sort()
+    return {
+        "rows": rows,
+        "rps": len(samples) / elapsed,
+        "p50_ms": percentile(samples, 50) * 1000,
+        "p99_ms": percentile(samples, 99) * 1000,
+        "requests": len(samples),
+        "numpy": np.__version__,
+    }
+
+
+def percentile(sorted_values: list[float], pct: float) -> float:
+    index = min(len(sorted_values) - 1, max(0, round(pct / 100 * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+# ---------------------------------------------------------------------------------------------
+# servers
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("0.0.0.0", 0))  # nginx listens on all addresses, so the port must be free there
+        return sock.getsockname()[1]
+
+
+def make_base(root: Path, name: str) -> Path:
+    model_module, _ = support_modules()
+    base = root / name
+    code = base / "model" / "code"
+    code.mkdir(parents=True)
+    model_module.save(base / "model")
+    shutil.copy(SUPPORT / "inference.py", code / "inference.py")
+    return base
+
+
+def clean_env(port: int, base: Path, workers: int, bin_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SM_", "SAGEMAKER_"))}
+    for name in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME"):
+        env.pop(name, None)
+    env.update(
+        PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
+        SAGEMAKER_BASE_DIR=str(base),
+        SAGEMAKER_PROGRAM="inference.py",
+        SAGEMAKER_BIND_TO_PORT=str(port),
+        SAGEMAKER_MODEL_SERVER_WORKERS=str(workers),
+    )
+    return env
+
+
+def our_stack(serve: str, root: Path, workers: int) -> Stack:
+    port = free_port()
+    base = make_base(root, "ours")
+    env = clean_env(port, base, workers, Path(serve).resolve().parent)
+    stack = Stack("b", "(b) serve", [serve], env, base, root / "ours.log")
+    stack.port = port
+    return stack
+
+
+def legacy_stack(venv: Path, root: Path, workers: int) -> Stack:
+    port = free_port()
+    base = make_base(root, "legacy")
+    framework = root / "legacy-framework"
+    framework.mkdir()
+    shutil.copy(SUPPORT / "legacy_app.py", framework / "legacy_app.py")
+    env = clean_env(port, base, workers, venv / "bin")
+    env.update(
+        SAGEMAKER_SERVING_MODULE="legacy_app:app",
+        # the package copies this dir to <base>/code, writes a setup.py and `pip install .`s it
+        SAGEMAKER_SUBMIT_DIRECTORY=str(base / "model" / "code"),
+        PYTHONPATH=str(framework),  # where gunicorn finds legacy_app (it gets sys.path as --pythonpath)
+        PIP_NO_INDEX="1",  # ... from the venv's wheelhouse, so serving needs no network
+        PIP_FIND_LINKS=str(venv / "wheelhouse"),
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
+    stack = Stack("c", "(c) sagemaker-containers", [str(venv / "bin" / "serve")], env, base, root / "legacy.log")
+    stack.port = port
+    return stack
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None, timeout: float = 10.0):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        headers = {"Content-Type": NPY, "Accept": NPY} if body is not None else {}
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.getheader("Content-Type", ""), response.read()
+    finally:
+        connection.close()
+
+
+def start(stack: Stack, ping_timeout: float) -> bool:
+    with open(stack.log_path, "wb") as log:
+        stack.process = subprocess.Popen(
+            stack.command,
+            env=stack.env,
+            cwd=stack.base,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, for the final SIGKILL
+        )
+    deadline = time.monotonic() + ping_timeout
+    while time.monotonic() < deadline:
+        if stack.process.poll() is not None:
+            stack.problem = f"exited with {stack.process.returncode} before answering /ping"
+            return False
+        try:
+            if request(stack.port, "GET", "/ping", timeout=2)[0] == 200:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.25)
+    stack.problem = f"no 200 from GET /ping within {ping_timeout:.0f} s"
+    return False
+
+
+def stop(stack: Stack, grace: float = 15.0) -> None:
+    process = stack.process
+    if process is None:
+        return
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
+    # whatever is left of its process group (nginx workers, gunicorn workers): a little more
+    # time to finish a graceful exit, then SIGKILL
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline and group_alive(process.pid):
+        time.sleep(0.1)
+    if group_alive(process.pid):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if process.poll() is None:
+        process.wait(5)
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def verify(stack: Stack, bodies: dict[int, bytes], expected: dict) -> bool:
+    """GET /ping and POST /invocations with 1 and 64 rows; the NPY answer must match predict_fn."""
+    import numpy as np
+
+    try:
+        status, _, _ = request(stack.port, "GET", "/ping")
+        if status != 200:
+            stack.problem = f"GET /ping answered {status}"
+            return False
+        for rows, body in bodies.items():
+            status, content_type, payload = request(stack.port, "POST", "/invocations", body, timeout=60)
+            if status != 200:
+                stack.problem = f"POST /invocations ({rows} rows) answered {status}: {payload[:300]!r}"
+                return False
+            if NPY not in content_type:
+                stack.problem = f"POST /invocations ({rows} rows) answered Content-Type {content_type!r}"
+                return False
+            got = np.load(io.BytesIO(payload), allow_pickle=False)
+            want = expected[rows]
+            if got.shape != want.shape or not np.allclose(got, want, rtol=1e-3, atol=1e-3):
+                stack.problem = f"POST /invocations ({rows} rows): wrong prediction {got.shape} {got.dtype}"
+                return False
+    except (OSError, http.client.HTTPException, ValueError) as error:
+        stack.problem = f"check failed: {error!r}"
+        return False
+    return True
+
+
+def log_tail(stack: Stack, lines: int = 25) -> str:
+    try:
+        text = stack.log_path.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join("    | " + line for line in text[-lines:])
+
+
+# ---------------------------------------------------------------------------------------------
+# load
+
+
+def wrk(port: int, body_path: Path, script: Path, clients: int, duration: float, threads: int) -> dict:
+    command = [
+        "wrk",
+        f"-t{max(1, min(threads, clients))}",
+        f"-c{clients}",
+        f"-d{max(1, round(duration))}s",
+        "--timeout",
+        "30s",
+        "--latency",
+        "-s",
+        str(script),
+        f"http://127.0.0.1:{port}/invocations",
+    ]
+    env = {**os.environ, "SERVING_BENCH_BODY": str(body_path)}
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=duration + 60)
+    output = result.stdout + result.stderr
+    match = re.search(r"^SERVING_BENCH (.*)$", output, re.MULTILINE)
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
+    if result.returncode != 0 or not match or not rps:
+        raise RuntimeError(f"wrk failed ({result.returncode}):\n{output}")
+    fields = {key: int(value) for key, value in (item.split("=") for item in match.group(1).split())}
+    errors = sum(fields[key] for key in ("status", "connect", "read", "write", "timeout"))
+    return {
+        "rps": float(rps.group(1)),
+        "p50_ms": fields["p50_us"] / 1000,
+        "p99_ms": fields["p99_us"] / 1000,
+        "errors": errors,
+        "requests": fields["requests"],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# report
+
+
+def median_points(points: list[Point]) -> list[Point]:
+    """One point per (rows, clients): the median of each figure over the rounds, errors summed."""
+    groups: dict[tuple[int, int], list[Point]] = {}
+    for point in points:
+        groups.setdefault((point.rows, point.clients), []).append(point)
+    return [
+        Point(
+            group[0].stack,
+            rows,
+            clients,
+            statistics.median(p.rps for p in group),
+            statistics.median(p.p50_ms for p in group),
+            statistics.median(p.p99_ms for p in group),
+            sum(p.errors for p in group),
+            sum(p.requests for p in group),
+        )
+        for (rows, clients), group in groups.items()
+    ]
+
+
+def fmt_row(label: str, rows: int, clients: str, rps: float, p50: float, p99: float, note: str = "") -> str:
+    return f"{label:28} {rows:>4} {clients:>7} {rps:>9.1f} {p50:>9.3f} {p99:>9.3f}  {note}"
+
+
+def report(inproc: dict[int, dict], inproc_legacy: dict[int, dict], stacks: list[Stack], args) -> None:
+    stacks = [replace(stack, points=median_points(stack.points)) for stack in stacks]
+    print()
+    if args.rounds > 1:
+        print(f"medians over {args.rounds} rounds")
+    print(f"{'stack':28} {'rows':>4} {'clients':>7} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9}  notes")
+    for rows in ROWS:
+        if rows in inproc:
+            a = inproc[rows]
+            print(
+                fmt_row("(a) in-process", rows, "1 (loop)", a["rps"], a["p50_ms"], a["p99_ms"], f"numpy {a['numpy']}")
+            )
+        if rows in inproc_legacy:
+            a = inproc_legacy[rows]
+            print(
+                fmt_row(
+                    "(a') in-process, legacy venv",
+                    rows,
+                    "1 (loop)",
+                    a["rps"],
+                    a["p50_ms"],
+                    a["p99_ms"],
+                    f"numpy {a['numpy']}",
+                )
+            )
+        for clients in CLIENTS:
+            for stack in stacks:
+                for point in stack.points:
+                    if point.rows == rows and point.clients == clients:
+                        note = f"{point.errors} errors of {point.requests}" if point.errors else ""
+                        print(fmt_row(stack.label, rows, str(clients), point.rps, point.p50_ms, point.p99_ms, note))
+    for stack in stacks:
+        if stack.problem:
+            print(f"{stack.label}: not measured: {stack.problem}")
+
+    ours = {(p.rows, p.clients): p for s in stacks if s.key == "b" for p in s.points}
+    legacy = {(p.rows, p.clients): p for s in stacks if s.key == "c" for p in s.points}
+
+    print("\nratios                              rows clients   rps b/c  p99 b/c   rps b/a")
+    for rows in ROWS:
+        for clients in CLIENTS:
+            b = ours.get((rows, clients))
+            c = legacy.get((rows, clients))
+            limit = inproc.get(rows)
+            if not b:
+                continue
+            bc = f"{b.rps / c.rps:9.2f} {b.p99_ms / c.p99_ms:8.2f}" if c else f"{'-':>9} {'-':>8}"
+            ba = f"{b.rps / limit['rps']:9.2f}" if limit else f"{'-':>9}"
+            print(f"{'':35} {rows:>4} {clients:>7} {bc} {ba}")
+
+    print()
+    for rows in ROWS:
+        b, c = ours.get((rows, 8)), legacy.get((rows, 8))
+        if b and c:
+            ratio = b.rps / c.rps
+            ok = ratio >= GOAL_RPS_RATIO and b.p99_ms < c.p99_ms
+            print(
+                f"{'PASS' if ok else 'FAIL'}  throughput at 8 clients, {rows} row(s): (b)/(c) = {ratio:.2f} "
+                f"(goal >= {GOAL_RPS_RATIO}), p99 (b) {b.p99_ms:.2f} ms vs (c) {c.p99_ms:.2f} ms (goal: lower)"
+            )
+        else:
+            print(f"n/a   throughput at 8 clients, {rows} row(s): needs both (b) and (c)")
+    b, limit = ours.get((1, 1)), inproc.get(1)
+    if b and limit:
+        overhead = b.p50_ms - limit["p50_ms"]
+        ok = overhead < GOAL_OVERHEAD_MS
+        print(
+            f"{'PASS' if ok else 'FAIL'}  overhead at 1 row, 1 client: p50 (b) {b.p50_ms:.3f} ms "
+            f"- (a) {limit['p50_ms']:.3f} ms = {overhead:.3f} ms (goal < {GOAL_OVERHEAD_MS:g} ms)"
+        )
+    else:
+        print("n/a   overhead at 1 row, 1 client: needs (a) and (b)")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def default_serve() -> str:
+    beside = Path(sys.executable).parent / "serve"
+    return str(beside) if beside.exists() else (shutil.which("serve") or str(beside))
+
+
+def ensure_legacy_venv(venv: Path) -> str | None:
+    if (venv / "bin" / "serve").exists() and (venv / "wheelhouse").is_dir():
+        return None
+    print(f"building the sagemaker-containers venv at {venv} (serving_support/legacy_venv.sh) ...", flush=True)
+    env = {**os.environ, "LEGACY_SERVING_VENV": str(venv)}
+    result = subprocess.run(["bash", str(SUPPORT / "legacy_venv.sh")], env=env)
+    if result.returncode != 0 or not (venv / "bin" / "serve").exists():
+        return f"legacy_venv.sh failed with {result.returncode}"
+    return None
+
+
+def openblas_core(python: str, extra_env: dict[str, str] | None = None) -> str:
+    env = {**os.environ, **(extra_env or {})}
+    try:
+        result = subprocess.run(
+            [python, "-c", OPENBLAS_CORE_PROBE], env=env, capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def legacy_openblas_env(choice: str, legacy_python: str) -> dict[str, str]:
+    """OPENBLAS_CORETYPE for (c) and (a').
+
+    numpy<2 bundles OpenBLAS 0.3.23, whose CPU detection can fail on newer (virtualised) Xeons
+    and fall back to its generic "Prescott" kernel, 3-4x slower here than what numpy 2 picks on
+    the same CPU. "auto" then gives the legacy venv the kernel this interpreter's numpy uses, so
+    that (b)/(c) compares serving stacks rather than a BLAS CPU-detection bug; "off" leaves it.
+    """
+    if choice == "off":
+        return {}
+    if choice != "auto":
+        return {"OPENBLAS_CORETYPE": choice}
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        return {}
+    legacy_core = openblas_core(legacy_python)
+    our_core = openblas_core(sys.executable)
+    if legacy_core.lower() == "prescott" and our_core and our_core.lower() != "prescott":
+        return {"OPENBLAS_CORETYPE": our_core}
+    return {}
+
+
+def inprocess_in(python: Path, model_dir: Path, duration: float, extra_env: dict[str, str]) -> dict[int, dict]:
+    """Run (a) under another interpreter (the legacy venv's), via this script's --inprocess-json."""
+    command = [
+        str(python),
+        str(Path(__file__).resolve()),
+        "--inprocess-json",
+        str(model_dir),
+        "--duration",
+        str(duration),
+    ]
+    env = {**os.environ, **extra_env}
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=duration * len(ROWS) * 3 + 120)
+    if result.returncode != 0:
+        print(f"(a') under {python} failed:\n{result.stderr[-2000:]}", file=sys.stderr)
+        return {}
+    return {item["rows"]: item for item in json.loads(result.stdout.strip().splitlines()[-1])}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--serve-command", default=default_serve(), help="our serve, stack (b) (default: %(default)s)")
+    parser.add_argument(
+        "--legacy-venv",
+        type=Path,
+        default=Path(os.environ.get("LEGACY_SERVING_VENV", "/tmp/legacy-serving-venv")),
+        help="venv of sagemaker-containers 2.8.6.post2, stack (c); built by serving_support/legacy_venv.sh if missing",
+    )
+    parser.add_argument("--stacks", default="a,b,c", help="which of a,b,c to run (default: %(default)s)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per point (default 10)")
+    parser.add_argument("--quick", action="store_true", help="3 s per point and a shorter warm-up")
+    parser.add_argument("--rounds", type=int, default=1, help="measure every point this many times; report medians")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="SAGEMAKER_MODEL_SERVER_WORKERS for (b) and (c) alike (default 2)"
+    )
+    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk -t, capped at the connection count (default 1)")
+    parser.add_argument(
+        "--warmup", type=float, default=None, help="warm-up seconds per server and payload (default 3, --quick 1)"
+    )
+    parser.add_argument("--ping-timeout", type=float, default=120.0, help="seconds to wait for GET /ping == 200")
+    parser.add_argument(
+        "--legacy-openblas-coretype",
+        default="auto",
+        help="OPENBLAS_CORETYPE for (c): auto (undo numpy<2's generic 'Prescott' fallback), off, or a name",
+    )
+    parser.add_argument(
+        "--blas-threads", type=int, help="set OPENBLAS/OMP/MKL_NUM_THREADS for (a), (b) and (c) alike (default: unset)"
+    )
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary dir (server logs) and print its path")
+    parser.add_argument("--inprocess-json", type=Path, help=argparse.SUPPRESS)  # internal: (a) under another python
+    args = parser.parse_args()
+    if args.quick:
+        args.duration = 3.0
+    warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 3.0)
+
+    if args.inprocess_json:
+        print(json.dumps([bench_inprocess(args.inprocess_json, rows, args.duration) for rows in ROWS]))
+        return 0
+
+    if args.blas_threads:
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[name] = str(args.blas_threads)  # before numpy is imported; servers inherit it
+    wanted = set(args.stacks.replace(" ", "").split(","))
+    if wanted & {"b", "c"} and shutil.which("wrk") is None:
+        print("wrk not found on PATH; install it (Debian/Ubuntu: apt-get install -y wrk)", file=sys.stderr)
+        return 2
+
+    import numpy as np
+
+    model_module, inference = support_modules()
+    root = Path(tempfile.mkdtemp(prefix="serving-bench-"))
+    stacks: list[Stack] = []
+    inproc: dict[int, dict] = {}
+    inproc_legacy: dict[int, dict] = {}
+    legacy_blas: dict[str, str] = {}
+    try:
+        reference = model_module.save(root / "reference")
+        mlp = inference.model_fn(str(reference.parent))
+        arrays = {rows: model_module.payload(rows) for rows in ROWS}
+        expected = {rows: inference.predict_fn(arrays[rows], mlp) for rows in ROWS}
+        bodies = {rows: npy_bytes(arrays[rows]) for rows in ROWS}
+        body_paths = {}
+        for rows, body in bodies.items():
+            body_paths[rows] = root / f"payload-{rows}.npy"
+            body_paths[rows].write_bytes(body)
+        script = root / "post.lua"
+        script.write_text(WRK_SCRIPT)
+
+        print(
+            f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} CPUs, "
+            f"{args.duration:g} s per point, warm-up {warmup:g} s, workers {args.workers}, wrk -t<={args.wrk_threads}"
+        )
+
+        if "b" in wanted:
+            if Path(args.serve_command).exists() or shutil.which(args.serve_command):
+                stacks.append(our_stack(args.serve_command, root, args.workers))
+            else:
+                print(f"(b) not measured: no serve command at {args.serve_command}")
+        if "c" in wanted:
+            problem = ensure_legacy_venv(args.legacy_venv)
+            if not problem and shutil.which("nginx") is None:
+                problem = "nginx not on PATH (apt-get install -y nginx)"
+            if problem:
+                print(f"(c) not measured: {problem}")
+            else:
+                legacy_python = str(args.legacy_venv / "bin" / "python")
+                legacy_blas = legacy_openblas_env(args.legacy_openblas_coretype, legacy_python)
+                core = openblas_core(legacy_python, legacy_blas)
+                how = f" (OPENBLAS_CORETYPE={legacy_blas['OPENBLAS_CORETYPE']})" if legacy_blas else ""
+                ours = openblas_core(sys.executable) or "unknown"
+                print(f"(c) legacy venv numpy OpenBLAS kernel: {core or 'unknown'}{how}; ours: {ours}")
+                stacks.append(legacy_stack(args.legacy_venv, root, args.workers))
+                stacks[-1].env.update(legacy_blas)
+
+        for stack in stacks:
+            print(f"starting {stack.label} on 127.0.0.1:{stack.port} ...", flush=True)
+            t0 = time.monotonic()
+            if start(stack, args.ping_timeout) and verify(stack, bodies, expected):
+                print(f"  /ping 200 and NPY /invocations correct for 1 and 64 rows ({time.monotonic() - t0:.1f} s)")
+            else:
+                print(f"  {stack.label}: {stack.problem}\n{log_tail(stack)}")
+                stop(stack)
+        live = [stack for stack in stacks if not stack.problem]
+
+        if "a" in wanted:
+            for rows in ROWS:
+                inproc[rows] = bench_inprocess(reference.parent, rows, args.duration)
+                print(
+                    f"  (a) {rows:>2} rows: {inproc[rows]['rps']:.0f} req/s, p50 {inproc[rows]['p50_ms']:.3f} ms",
+                    flush=True,
+                )
+            legacy_python = args.legacy_venv / "bin" / "python"
+            if "c" in wanted and legacy_python.exists():
+                inproc_legacy = inprocess_in(legacy_python, reference.parent, args.duration, legacy_blas)
+
+        for stack in live:
+            for rows in ROWS:
+                wrk(stack.port, body_paths[rows], script, 8, warmup, args.wrk_threads)
+        for round_ in range(1, args.rounds + 1):
+            for rows in ROWS:
+                for clients in CLIENTS:
+                    for stack in live if round_ % 2 else live[::-1]:  # alternate who goes first
+                        result = wrk(stack.port, body_paths[rows], script, clients, args.duration, args.wrk_threads)
+                        stack.points.append(Point(stack.label, rows, clients, **result))
+                        print(
+                            f"  {f'[{round_}] ' if args.rounds > 1 else ''}{stack.label:26} {rows:>2} rows "
+                            f"{clients:>2} clients: {result['rps']:8.1f} req/s, "
+                            f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms"
+                            + (f", {result['errors']} errors" if result["errors"] else ""),
+                            flush=True,
+                        )
+    finally:
+        for stack in stacks:
+            stop(stack)
+        if args.keep:
+            print(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+    report(inproc, inproc_legacy, stacks, args)
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "duration_s": args.duration,
+                    "rounds": args.rounds,
+                    "blas_threads": args.blas_threads,
+                    "legacy_openblas": legacy_blas,
+                    "workers": args.workers,
+                    "inprocess": inproc,
+                    "inprocess_legacy_venv": inproc_legacy,
+                    "points": [vars(p) for s in stacks for p in s.points],
+                    "problems": {s.label: s.problem for s in stacks if s.problem},
+                },
+                indent=2,
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
