@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
 import shutil
@@ -21,6 +22,36 @@ from support.jobs import SCRIPTS
 
 #: The weights of test/scripts/serving/linear_model.py: y = x @ WEIGHTS.
 WEIGHTS = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=np.float32)
+
+
+def npy_bytes(array: np.ndarray, *, allow_pickle: bool = False) -> bytes:
+    """An array as the body of an `application/x-npy` request."""
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=allow_pickle)
+    return buffer.getvalue()
+
+
+def request_bodies(rows: list[list[float]]) -> dict[str, bytes]:
+    """The same rows in each request content type `serve` decodes."""
+    return {
+        "application/x-npy": npy_bytes(np.array(rows, dtype=np.float32)),
+        "application/json": json.dumps(rows).encode(),
+        "text/csv": "".join(",".join(str(v) for v in row) + "\n" for row in rows).encode(),
+        "application/jsonlines": "".join(json.dumps(row) + "\n" for row in rows).encode(),
+    }
+
+
+def decode_body(body: bytes, content_type: str) -> np.ndarray:
+    """A response body as an array, for each response content type `serve` encodes."""
+    if content_type == "application/x-npy":
+        return np.load(io.BytesIO(body), allow_pickle=False)
+    if content_type == "application/json":
+        return np.array(json.loads(body))
+    if content_type == "text/csv":
+        return np.array([[float(v) for v in line.split(",")] for line in body.decode().splitlines()])
+    if content_type == "application/jsonlines":
+        return np.array([json.loads(line) for line in body.decode().splitlines()])
+    raise AssertionError(f"no decoder for {content_type}")
 
 
 def make_model_dir(base: Path, module: str = "linear_model.py") -> Path:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from support.serving import Server, make_model_dir
+from support.serving import Server, decode_body, make_model_dir, request_bodies
 
 pytest.importorskip("chainer", reason="Chainer serving tests need chainer (pip install 'container-runtime[chainer]')")
 
@@ -18,28 +17,7 @@ ROWS = [[1, 2, 3], [4, 5, 6]]
 EXPECTED = [[4.0, 5.0], [10.0, 11.0]]
 
 
-def npy(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    return buffer.getvalue()
-
-
-BODIES = {
-    "application/x-npy": npy(np.array(ROWS, dtype=np.float32)),
-    "application/json": json.dumps(ROWS).encode(),
-    "text/csv": b"1,2,3\n4,5,6\n",
-    "application/jsonlines": b"[1,2,3]\n[4,5,6]\n",
-}
-
-
-def decode(body: bytes, content_type: str) -> np.ndarray:
-    if content_type == "application/x-npy":
-        return np.load(io.BytesIO(body), allow_pickle=False)
-    if content_type == "application/json":
-        return np.array(json.loads(body))
-    if content_type == "text/csv":
-        return np.array([[float(v) for v in line.split(",")] for line in body.decode().splitlines()])
-    return np.array([json.loads(line) for line in body.decode().splitlines()])
+BODIES = request_bodies(ROWS)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +36,7 @@ def test_every_content_type_both_ways(chainer_server: Server, content_type: str,
     reply = chainer_server.invoke(BODIES[content_type], content_type, accept)
     assert reply.status == 200, reply.body
     assert reply.headers["content-type"] == accept
-    np.testing.assert_allclose(decode(reply.body, accept), EXPECTED)
+    np.testing.assert_allclose(decode_body(reply.body, accept), EXPECTED)
 
 
 def test_json_becomes_float32_and_npy_keeps_its_dtype(chainer_server: Server) -> None:

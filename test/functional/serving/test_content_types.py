@@ -3,41 +3,17 @@
 from __future__ import annotations
 
 import io
-import json
 
 import numpy as np
 import pytest
 
-from support.serving import Server
+from support.serving import Server, decode_body, npy_bytes, request_bodies
 
 ROWS = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.float32)
 EXPECTED = ROWS @ np.array([[1, 0], [0, 1], [1, 1]], dtype=np.float32)
 
 
-def npy(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    return buffer.getvalue()
-
-
-REQUESTS = {
-    "application/x-npy": npy(ROWS),
-    "application/json": json.dumps(ROWS.tolist()).encode(),
-    "text/csv": b"1,2,3\n4,5,6\n",
-    "application/jsonlines": b"[1, 2, 3]\n[4, 5, 6]\n",
-}
-
-
-def decode(body: bytes, content_type: str) -> np.ndarray:
-    if content_type == "application/x-npy":
-        return np.load(io.BytesIO(body), allow_pickle=False)
-    if content_type == "application/json":
-        return np.array(json.loads(body))
-    if content_type == "text/csv":
-        return np.array([[float(v) for v in line.split(",")] for line in body.decode().splitlines()])
-    if content_type == "application/jsonlines":
-        return np.array([json.loads(line) for line in body.decode().splitlines()])
-    raise AssertionError(content_type)
+REQUESTS = request_bodies(ROWS.tolist())
 
 
 @pytest.mark.parametrize("accept", list(REQUESTS))
@@ -46,11 +22,11 @@ def test_every_content_type_both_ways(server: Server, content_type: str, accept:
     reply = server.invoke(REQUESTS[content_type], content_type, accept)
     assert reply.status == 200, reply.body
     assert reply.headers["content-type"] == accept
-    np.testing.assert_allclose(decode(reply.body, accept), EXPECTED)
+    np.testing.assert_allclose(decode_body(reply.body, accept), EXPECTED)
 
 
 def test_npy_keeps_dtype_and_shape(server: Server) -> None:
-    reply = server.invoke(npy(ROWS), "application/x-npy", "application/x-npy")
+    reply = server.invoke(npy_bytes(ROWS), "application/x-npy", "application/x-npy")
     result = np.load(io.BytesIO(reply.body), allow_pickle=False)
     assert result.dtype == np.float32 and result.shape == (2, 2)
 

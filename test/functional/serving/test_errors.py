@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Callable
@@ -11,15 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from support.serving import Server
+from support.serving import Server, npy_bytes
 
 GOOD = b"[[1, 2, 3]]"
-
-
-def npy(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=True)
-    return buffer.getvalue()
 
 
 CASES = [
@@ -29,7 +22,7 @@ CASES = [
     ("ragged JSON", b"[[1, 2, 3], [4]]", "application/json", None, 400, "InvalidInput"),
     ("CSV with words", b"a,b,c\n", "text/csv", None, 400, "InvalidInput"),
     ("corrupt NPY", b"\x93NUMPY garbage", "application/x-npy", None, 400, "InvalidInput"),
-    ("pickled NPY", npy(np.array([{"a": 1}], dtype=object)), "application/x-npy", None, 400, "InvalidInput"),
+    ("pickled NPY", npy_bytes(np.array([{"a": 1}], dtype=object), allow_pickle=True), "application/x-npy", None, 400, "InvalidInput"),
     ("not UTF-8", b"\xff\xfe", "text/csv", None, 400, "InvalidInput"),
     ("wrong shape (model's own 400)", b"[[1, 2]]", "application/json", None, 400, "InvalidInput"),
     ("exception in predict_fn", b"[[-2, 0, 0]]", "application/json", None, 500, "HandlerFailed"),
@@ -59,7 +52,7 @@ def test_handler_failure_names_the_function_and_logs_the_traceback(server: Serve
 def test_pickled_npy_is_allowed_only_when_the_operator_opts_in(start_server: Callable[..., Server]) -> None:
     server = start_server(env={"SAGEMAKER_NPY_ALLOW_PICKLE": "true"}, workers=1)
     server.wait_ready()
-    reply = server.invoke(npy(np.array([[1, 2, 3]], dtype=object)), "application/x-npy")
+    reply = server.invoke(npy_bytes(np.array([[1, 2, 3]], dtype=object), allow_pickle=True), "application/x-npy")
     assert reply.status == 200
     assert reply.json() == [[4.0, 5.0]]
 
