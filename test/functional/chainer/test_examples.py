@@ -224,3 +224,28 @@ def test_mnist_model_is_served_with_the_chainer_defaults(job: JobDir, data_dir: 
         assert (scores.argmax(axis=1) == labels).mean() >= 0.85
     finally:
         assert server.stop() == 0
+
+
+@pytest.mark.parametrize("name", ["mnist", "cifar_vgg", "sentiment_analysis"])
+@pytest.mark.parametrize(
+    ("num_gpus", "cuda_available", "device"), [("0", False, -1), ("0", True, -1), ("1", False, -1), ("1", True, 0)]
+)
+def test_examples_use_the_gpu_only_when_asked_and_available(
+    name: str, num_gpus: str, cuda_available: bool, device: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No GPU here: CuPy's availability is faked, which is all the device choice reads."""
+    module = import_example(EXAMPLES, name, monkeypatch)
+    monkeypatch.setenv("SM_NUM_GPUS", num_gpus)
+    monkeypatch.setattr(chainer.backends.cuda, "available", cuda_available)
+    assert module.pick_device() == device
+
+
+@pytest.mark.parametrize(("num_gpus", "cuda_available", "expected"), [("0", True, False), ("2", False, False),
+                                                                       ("2", True, True)])
+def test_chainermn_picks_nccl_only_with_gpus(
+    num_gpus: str, cuda_available: bool, expected: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = import_example(EXAMPLES, "mnist_chainermn", monkeypatch)
+    monkeypatch.setenv("SM_NUM_GPUS", num_gpus)
+    monkeypatch.setattr(chainer.backends.cuda, "available", cuda_available)
+    assert module.has_gpus() is expected
