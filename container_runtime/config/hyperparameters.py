@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from container_runtime.errors import ConfigError
+
 #: Names the platform owns; they never reach the user's command line.
 RESERVED_NAMES = frozenset(
     {
@@ -73,3 +75,13 @@ def split_hyperparameters(decoded: Mapping[str, Any]) -> SplitHyperparameters:
         reserved=MappingProxyType(reserved),
         framework=MappingProxyType(framework),
     )
+
+
+def boolean_parameter(params: Mapping[str, Any], key: str, default: bool) -> bool:
+    """A true/false hyperparameter (JSON boolean or the strings "true"/"false")."""
+    value = params.get(key, default)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ConfigError("hyperparameters.json", f"key {key!r}: expected true or false, got {value!r}")

@@ -23,6 +23,7 @@ from container_runtime.errors import ConfigError
 from container_runtime.log import INFO
 
 DEFAULT_STOP_GRACE_SECONDS = 120.0
+DEFAULT_HOST_WAIT_SECONDS = 300.0
 HYPERPARAMETERS_FILE = "hyperparameters.json"
 RESOURCE_FILE = "resourceconfig.json"
 INPUT_DATA_FILE = "inputdataconfig.json"
@@ -85,6 +86,7 @@ def load_config(environ: Mapping[str, str]) -> TrainingConfig:
         num_cpus=os.cpu_count() or 1,
         num_gpus=count_gpus(environ),
         stop_grace_seconds=env_seconds(environ, "SM_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS),
+        host_wait_seconds=env_seconds(environ, "SM_HOST_WAIT_SECONDS", DEFAULT_HOST_WAIT_SECONDS),
         package_artifacts=env_flag(environ, "SM_PACKAGE_ARTIFACTS", default="TRAINING_JOB_ARN" not in environ),
         force_code_extract=env_flag(environ, "SM_FORCE_CODE_EXTRACT", default=False),
         s3_endpoint_url=environ.get("S3_ENDPOINT_URL") or None,

@@ -53,6 +53,8 @@ class TrainingConfig(NamedTuple):
     num_cpus: int
     num_gpus: int
     stop_grace_seconds: float
+    #: Bound on every wait for another host (SSH, DNS, a master's port).
+    host_wait_seconds: float
     package_artifacts: bool
     force_code_extract: bool
     s3_endpoint_url: str | None

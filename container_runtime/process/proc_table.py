@@ -38,16 +38,25 @@ def read_process_table(proc_root: Path = Path("/proc")) -> dict[int, ProcessEntr
     return table
 
 
-def leftover_processes(table: dict[int, ProcessEntry], *, supervisor_pid: int | None, child_session: int) -> list[int]:
+def leftover_processes(
+    table: dict[int, ProcessEntry],
+    *,
+    supervisor_pid: int | None,
+    child_session: int,
+    keep_pids: tuple[int, ...] = (),
+) -> list[int]:
     """Live processes of the child's session, plus every live descendant of `supervisor_pid`.
 
     Pass `supervisor_pid` only when the supervisor is a subreaper (or PID 1), so that all
-    its descendants belong to the job.
+    its descendants belong to the job. `keep_pids` and their descendants are never included.
     """
     found: set[int] = {entry.pid for entry in table.values() if entry.session == child_session}
     if supervisor_pid is not None:
         found.update(_descendants(table, supervisor_pid))
         found.discard(supervisor_pid)
+    for kept in keep_pids:
+        found.discard(kept)
+        found.difference_update(_descendants(table, kept))
     return sorted(pid for pid in found if pid in table and not table[pid].zombie)
 
 

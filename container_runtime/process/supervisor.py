@@ -34,6 +34,9 @@ class SupervisionPolicy(NamedTuple):
     #: The supervisor is PID 1 or a subreaper, so orphans become its children to reap.
     reap_orphans: bool = False
     tail_lines: int = 50
+    #: Processes the caller runs beside the child (a parameter server, say): never treated as
+    #: left behind by the child, nor are their descendants.
+    keep_pids: tuple[int, ...] = ()
 
 
 class ProcessOutcome(NamedTuple):
@@ -110,7 +113,7 @@ class _Supervision:
             leftovers = self._terminate_leftovers()
             self._drain_output(time.monotonic() + self.policy.leftover_grace_seconds)
             if self.policy.reap_orphans:
-                _reap_any()
+                _reap_zombie_children(self.policy.keep_pids)
         finally:
             self._close()
         return ProcessOutcome(
@@ -164,7 +167,7 @@ class _Supervision:
         """The child's return code once it has exited; reaps orphans too when asked."""
         status: int | None = None
         if self.policy.reap_orphans:
-            for pid, wait_status in _reap_any():
+            for pid, wait_status in _reap_zombie_children(self.policy.keep_pids):
                 if pid == self.process.pid:
                     status = wait_status
         else:
@@ -212,6 +215,7 @@ class _Supervision:
             read_process_table(),
             supervisor_pid=os.getpid() if self.policy.reap_orphans else None,
             child_session=self.process.pid,
+            keep_pids=self.policy.keep_pids,
         )
         if not pids:
             return []
@@ -261,17 +265,21 @@ def _reap_any_children_of_ours(pids: list[int]) -> None:
             pass
 
 
-def _reap_any() -> list[tuple[int, int]]:
-    """Reap every exited child of this process (PID 1 / subreaper duty)."""
-    reaped: list[tuple[int, int]] = []
-    while True:
+def _reap_zombie_children(keep_pids: tuple[int, ...]) -> list[tuple[int, int]]:
+    """Reap every exited child of this process (PID 1 / subreaper duty) except `keep_pids`,
+    whose owners wait for them themselves."""
+    reaped = []
+    me = os.getpid()
+    for entry in read_process_table().values():
+        if entry.ppid != me or not entry.zombie or entry.pid in keep_pids:
+            continue
         try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(entry.pid, os.WNOHANG)
         except ChildProcessError:
-            return reaped
-        if pid == 0:
-            return reaped
-        reaped.append((pid, status))
+            continue
+        if pid:
+            reaped.append((pid, status))
+    return reaped
 
 
 def become_subreaper() -> bool:

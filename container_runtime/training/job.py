@@ -135,12 +135,14 @@ class TrainingJob(NamedTuple):
         return shlex.join(REDACTED if part in secrets else part for part in command)
 
 
-def run_entry_point(job: TrainingJob) -> None:
-    """The default flow: run the user's entry point once on this host."""
+def run_entry_point(job: TrainingJob, extra_env: Mapping[str, str] | None = None) -> None:
+    """The default flow: run the user's entry point once on this host (with `extra_env` added)."""
     entry = job.prepare_code()
     args = job.user_args()
     command = job.user_command(entry, args)
     env = job.child_env(args)
+    env.update(extra_env or {})
+    for name, value in sorted((extra_env or {}).items()):
+        logger.info("%s=%s", name, value)
     logger.info("Running %s: %s", entry.kind.value, job.redacted(command))
     job.run_checked(command, env=env, error_class=ExecuteUserScriptError)
-

@@ -10,9 +10,10 @@ our defaults, so they can override them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from container_runtime.errors import ConfigError
+from container_runtime.config.hyperparameters import boolean_parameter
 from container_runtime.launch.mpi import MpiKeys, run_mpi
 from container_runtime.training import TrainingJob, run_entry_point
 
@@ -23,18 +24,13 @@ CHAINER_MPI_KEYS = MpiKeys(
 )
 
 
-def uses_mpi(framework_params: dict[str, Any], host_count: int) -> bool:
-    value = framework_params.get("sagemaker_use_mpi", host_count > 1)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise ConfigError("hyperparameters.json", f"key 'sagemaker_use_mpi': expected true or false, got {value!r}")
+def uses_mpi(framework_params: Mapping[str, Any], host_count: int) -> bool:
+    return boolean_parameter(framework_params, "sagemaker_use_mpi", host_count > 1)
 
 
 def run(job: TrainingJob) -> None:
     config = job.config
-    if uses_mpi(dict(config.framework_params), len(config.resource.hosts)):
+    if uses_mpi(config.framework_params, len(config.resource.hosts)):
         run_mpi(job, CHAINER_MPI_KEYS)
     else:
         run_entry_point(job)

@@ -131,3 +131,17 @@ def test_leftover_processes_tolerates_cycles_and_missing_parents() -> None:
 
 def test_leftover_processes_of_empty_table() -> None:
     assert leftover_processes({}, supervisor_pid=1, child_session=1) == []
+
+
+def test_kept_processes_and_their_descendants_are_never_leftovers() -> None:
+    # 1 supervisor; 10 the child (session 10) with 11; 20 a parameter server with 21; 30 an orphan.
+    table = {
+        1: entry(1, 0, 1),
+        10: entry(10, 1, 10),
+        11: entry(11, 10, 10),
+        20: entry(20, 1, 1),
+        21: entry(21, 20, 1),
+        30: entry(30, 1, 30),
+    }
+    assert leftover_processes(table, supervisor_pid=1, child_session=10, keep_pids=(20,)) == [10, 11, 30]
+    assert leftover_processes(table, supervisor_pid=1, child_session=10) == [10, 11, 20, 21, 30]

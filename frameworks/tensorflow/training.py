@@ -1,0 +1,131 @@
+"""The TensorFlow training adapter: script mode, parameter servers, multi-worker mirrored, MPI.
+
+- `model_dir` (which the SageMaker SDK always sends) reaches the script as `--model_dir`; in a
+  tuning job a `model_dir` outside the base dir becomes `<model_dir>/<job name>/model`, so
+  parallel trials never share checkpoints.
+- `sagemaker_parameter_server_enabled` with more than one host: TF_CONFIG as the SageMaker
+  toolkit builds it, and a CPU-only parameter server on every host beside the script, stopped
+  when the job ends on this host whatever the outcome (workers first wait, bounded, for the
+  master to finish).
+- `sagemaker_multi_worker_mirrored_strategy_enabled`: TF_CONFIG with every host a worker.
+- `sagemaker_mpi_enabled`: the generic MPI launch.
+After training, a warning when `SM_MODEL_DIR` holds no servable SavedModel.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from types import MappingProxyType
+
+from container_runtime.config.hyperparameters import boolean_parameter
+from container_runtime.launch.mpi import MpiKeys, run_mpi
+from container_runtime.log import get_logger
+from container_runtime.training import TrainingJob, run_entry_point
+from frameworks.tensorflow.model_check import servability_problem
+from frameworks.tensorflow.tf_config import (
+    WORKER_PORT,
+    multi_worker_mirrored_tf_config,
+    parameter_server_tf_config,
+)
+
+logger = get_logger(__name__)
+PARAMETER_SERVER_STOP_SECONDS = 10.0
+
+
+def run(job: TrainingJob) -> None:
+    job = with_tuning_model_dir(job)
+    config = job.config
+    params = config.framework_params
+    hosts = config.distribution_hosts or config.resource.hosts
+    if boolean_parameter(params, "sagemaker_mpi_enabled", False):
+        run_mpi(job, MpiKeys())
+    elif boolean_parameter(params, "sagemaker_parameter_server_enabled", False) and len(hosts) > 1:
+        _run_with_parameter_servers(job, hosts)
+    elif boolean_parameter(params, "sagemaker_multi_worker_mirrored_strategy_enabled", False):
+        tf_config = multi_worker_mirrored_tf_config(hosts, config.current_host)
+        logger.info("Running distributed training with the multi-worker mirrored strategy")
+        run_entry_point(job, {"TF_CONFIG": tf_config})
+    else:
+        run_entry_point(job)
+    problem = servability_problem(config.paths.model)
+    if problem:
+        logger.warning("%s", problem)
+
+
+def tuning_model_dir(model_dir: str, job_name: str, base_dir: str) -> str:
+    """`<model_dir>/<job name>/model` unless the dir is inside the job's base dir."""
+    if model_dir.startswith(base_dir) or not job_name:
+        return model_dir
+    return f"{model_dir.rstrip('/')}/{job_name}/model"
+
+
+def with_tuning_model_dir(job: TrainingJob) -> TrainingJob:
+    config = job.config
+    model_dir = config.hyperparameters.get("model_dir")
+    if "_tuning_objective_metric" not in config.reserved_params or not isinstance(model_dir, str):
+        return job
+    job_name = config.training_job_name or config.job_name
+    rewritten = tuning_model_dir(model_dir, job_name, str(config.paths.base))
+    if rewritten == model_dir:
+        return job
+    logger.info("Tuning job: model_dir %s becomes %s", model_dir, rewritten)
+    hyperparameters = MappingProxyType({**config.hyperparameters, "model_dir": rewritten})
+    return job._replace(config=config._replace(hyperparameters=hyperparameters))
+
+
+def _run_with_parameter_servers(job: TrainingJob, hosts: tuple[str, ...]) -> None:
+    config = job.config
+    current = config.current_host
+    environ = dict(config.inherited_environ)
+    environ.update(TF_CONFIG=parameter_server_tf_config(hosts, current, ps_task=True), CUDA_VISIBLE_DEVICES="")
+    server = subprocess.Popen(
+        [job.python, "-m", "frameworks.tensorflow.parameter_server"],
+        env=environ,
+        cwd=config.paths.base if config.paths.base.is_dir() else None,
+        start_new_session=True,
+    )
+    logger.info("Started the parameter server for %s (pid %d)", current, server.pid)
+    # The supervisor must neither end it as a leftover of the script nor reap it.
+    job = job._replace(policy=job.policy._replace(keep_pids=(*job.policy.keep_pids, server.pid)))
+    try:
+        run_entry_point(job, {"TF_CONFIG": parameter_server_tf_config(hosts, current)})
+        if current != hosts[0]:
+            _wait_until_closed(hosts[0], WORKER_PORT, config.host_wait_seconds)
+    finally:
+        _stop(server)
+
+
+def _wait_until_closed(host: str, port: int, timeout: float) -> None:
+    """Workers keep their parameter server up until the master's server goes away (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1.0):
+                pass
+        except OSError:
+            return
+        time.sleep(1.0)
+    logger.warning(
+        "The master %s:%d still answers after %.0f s: stopping this host's parameter server", host, port, timeout
+    )
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is not None:
+        logger.warning("The parameter server had already exited with %s", server.returncode)
+        return
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(server.pid, signum)
+        except ProcessLookupError:
+            break
+        try:
+            server.wait(PARAMETER_SERVER_STOP_SECONDS)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    logger.info("Stopped the parameter server (pid %d)", server.pid)
