@@ -7,6 +7,7 @@ import socket
 import time
 
 import pytest
+
 from support.jobs import JobDir
 
 ADAPTER = {"SAGEMAKER_TRAINING_MODULE": "frameworks.tensorflow.training:run"}
