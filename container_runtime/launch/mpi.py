@@ -152,7 +152,7 @@ def rank_program(entry: EntryPoint, args: Sequence[str], python: str) -> list[st
     return entry_point_command(entry, args, python, python_launcher=RANK_LAUNCHER)
 
 
-def run_mpi(job: TrainingJob, keys: MpiKeys) -> None:
+def run_mpi(job: TrainingJob, keys: MpiKeys, entry: EntryPoint | None = None) -> None:
     """Run the user's entry point on `plan.num_processes` ranks of this host's MPI job."""
     config = job.config
     if len(config.resource.hosts) > 1:
@@ -170,7 +170,7 @@ def run_mpi(job: TrainingJob, keys: MpiKeys) -> None:
         config.resource.network_interface_name,
         keys,
     )
-    entry = job.prepare_code()
+    entry = entry or job.prepare_code()
     args = job.user_args()
     env = job.child_env(args)
     exported = sorted(name for name in env if name.startswith("SM_") or name in FORWARDED_VARIABLES)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import importlib
 import importlib.util
 import sys
@@ -13,6 +12,7 @@ from typing import Any, NamedTuple
 
 from container_runtime.errors import ConfigError
 from container_runtime.serving.defaults import DefaultHandlers
+from container_runtime.usercode.inspection import top_level_names
 
 HANDLER_NAMES = ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")
 PIPELINE_NAMES = ("input_fn", "predict_fn", "output_fn")
@@ -52,21 +52,7 @@ def default_handlers(framework: str, *, allow_pickle: bool, program: str | None 
 
 def defined_handler_names(source_file: Path) -> frozenset[str]:
     """Handler names a module defines at top level, read without importing it."""
-    try:
-        tree = ast.parse(source_file.read_text(encoding="utf-8"), filename=str(source_file))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(str(source_file), f"cannot be read: {error}") from error
-    except SyntaxError as error:
-        raise ConfigError(str(source_file), f"syntax error at line {error.lineno}: {error.msg}") from error
-    names: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.Assign):
-            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
-        elif isinstance(node, (ast.ImportFrom, ast.Import)):
-            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-    return frozenset(names & set(HANDLER_NAMES))
+    return top_level_names(source_file) & frozenset(HANDLER_NAMES)
 
 
 def check_handler_combination(names: frozenset[str], source: str) -> None:

@@ -135,9 +135,14 @@ class TrainingJob(NamedTuple):
         return shlex.join(REDACTED if part in secrets else part for part in command)
 
 
-def run_entry_point(job: TrainingJob, extra_env: Mapping[str, str] | None = None) -> None:
-    """The default flow: run the user's entry point once on this host (with `extra_env` added)."""
-    entry = job.prepare_code()
+def run_entry_point(
+    job: TrainingJob, extra_env: Mapping[str, str] | None = None, entry: EntryPoint | None = None
+) -> None:
+    """The default flow: run the user's entry point once on this host (with `extra_env` added).
+
+    Pass `entry` when the code was already prepared, so it is not fetched and installed twice.
+    """
+    entry = entry or job.prepare_code()
     args = job.user_args()
     command = job.user_command(entry, args)
     env = job.child_env(args)

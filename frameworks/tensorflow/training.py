@@ -9,6 +9,10 @@
   master to finish).
 - `sagemaker_multi_worker_mirrored_strategy_enabled`: TF_CONFIG with every host a worker.
 - `sagemaker_mpi_enabled`: the generic MPI launch.
+- Legacy mode: a script that defines `model_fn` and `train_input_fn` (TensorFlow 1's framework
+  mode) runs through `frameworks.tensorflow.legacy.runner` with a global step; its checkpoints go
+  to `checkpoint_path` (a tuning job's to `<checkpoint_path>/<job name>/checkpoints`), else to the
+  model dir, and a remote `checkpoint_path` falls back to the local checkpoint dir.
 After training, a warning when `SM_MODEL_DIR` holds no servable SavedModel.
 """
 
@@ -19,12 +23,15 @@ import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 from types import MappingProxyType
 
 from container_runtime.config.hyperparameters import boolean_parameter
 from container_runtime.launch.mpi import MpiKeys, run_mpi
 from container_runtime.log import get_logger
 from container_runtime.training import TrainingJob, run_entry_point
+from container_runtime.usercode.entry_point import EntryPoint
+from container_runtime.usercode.inspection import top_level_names
 from frameworks.tensorflow.model_check import servability_problem
 from frameworks.tensorflow.tf_config import (
     WORKER_PORT,
@@ -41,19 +48,69 @@ def run(job: TrainingJob) -> None:
     config = job.config
     params = config.framework_params
     hosts = config.distribution_hosts or config.resource.hosts
-    if boolean_parameter(params, "sagemaker_mpi_enabled", False):
-        run_mpi(job, MpiKeys())
+    entry = job.prepare_code()
+    if is_legacy_script(entry.path):
+        _run_legacy(job, entry)
+    elif boolean_parameter(params, "sagemaker_mpi_enabled", False):
+        run_mpi(job, MpiKeys(), entry)
     elif boolean_parameter(params, "sagemaker_parameter_server_enabled", False) and len(hosts) > 1:
-        _run_with_parameter_servers(job, hosts)
+        _run_with_parameter_servers(job, hosts, entry)
     elif boolean_parameter(params, "sagemaker_multi_worker_mirrored_strategy_enabled", False):
         tf_config = multi_worker_mirrored_tf_config(hosts, config.current_host)
         logger.info("Running distributed training with the multi-worker mirrored strategy")
-        run_entry_point(job, {"TF_CONFIG": tf_config})
+        run_entry_point(job, {"TF_CONFIG": tf_config}, entry)
     else:
-        run_entry_point(job)
+        run_entry_point(job, entry=entry)
     problem = servability_problem(config.paths.model)
     if problem:
         logger.warning("%s", problem)
+
+
+def is_legacy_script(path: Path) -> bool:
+    """TensorFlow 1 framework-mode scripts define model_fn and train_input_fn at top level."""
+    if path.suffix != ".py" or not path.is_file():
+        return False
+    return {"model_fn", "train_input_fn"} <= top_level_names(path)
+
+
+def legacy_checkpoint_dir(
+    checkpoint_path: object, *, model_dir: Path, local_checkpoints: Path, tuning_job_name: str | None
+) -> Path:
+    """Where a legacy job checkpoints (see the module docstring)."""
+    if not isinstance(checkpoint_path, str) or not checkpoint_path:
+        return model_dir
+    if "://" in checkpoint_path:
+        return local_checkpoints
+    path = Path(checkpoint_path)
+    if tuning_job_name and not (path.parent.name == tuning_job_name and path.name == "checkpoints"):
+        path = path / tuning_job_name / "checkpoints"
+    return path
+
+
+def _run_legacy(job: TrainingJob, entry: EntryPoint) -> None:
+    config = job.config
+    requested = config.hyperparameters.get("checkpoint_path")
+    tuning = "_tuning_objective_metric" in config.reserved_params
+    checkpoint_dir = legacy_checkpoint_dir(
+        requested,
+        model_dir=config.paths.model,
+        local_checkpoints=config.checkpoint_dir,
+        tuning_job_name=(config.training_job_name or config.job_name or None) if tuning else None,
+    )
+    if isinstance(requested, str) and "://" in requested:
+        logger.warning("checkpoint_path %s is remote: legacy checkpoints go to %s", requested, checkpoint_dir)
+    command = [
+        job.python,
+        "-m",
+        "frameworks.tensorflow.legacy.runner",
+        entry.name,
+        "--checkpoint-dir",
+        str(checkpoint_dir),
+    ]
+    logger.info(
+        "Legacy TensorFlow script %s: training with a global step, checkpoints in %s", entry.name, checkpoint_dir
+    )
+    job.run_checked(command, env=job.child_env(job.user_args()))
 
 
 def tuning_model_dir(model_dir: str, job_name: str, base_dir: str) -> str:
@@ -77,7 +134,7 @@ def with_tuning_model_dir(job: TrainingJob) -> TrainingJob:
     return job._replace(config=config._replace(hyperparameters=hyperparameters))
 
 
-def _run_with_parameter_servers(job: TrainingJob, hosts: tuple[str, ...]) -> None:
+def _run_with_parameter_servers(job: TrainingJob, hosts: tuple[str, ...], entry: EntryPoint) -> None:
     config = job.config
     current = config.current_host
     environ = dict(config.inherited_environ)
@@ -92,7 +149,7 @@ def _run_with_parameter_servers(job: TrainingJob, hosts: tuple[str, ...]) -> Non
     # The supervisor must neither end it as a leftover of the script nor reap it.
     job = job._replace(policy=job.policy._replace(keep_pids=(*job.policy.keep_pids, server.pid)))
     try:
-        run_entry_point(job, {"TF_CONFIG": parameter_server_tf_config(hosts, current)})
+        run_entry_point(job, {"TF_CONFIG": parameter_server_tf_config(hosts, current)}, entry)
         if current != hosts[0]:
             _wait_until_closed(hosts[0], WORKER_PORT, config.host_wait_seconds)
     finally:
