@@ -24,9 +24,8 @@ def model_fn(features, labels, mode, params):
     logits = tf1.layers.dense(net, 10)
     predictions = {"classes": tf.argmax(logits, axis=1), "probabilities": tf.nn.softmax(logits)}
     if mode == tf.estimator.ModeKeys.PREDICT:
-        return tf.estimator.EstimatorSpec(
-            mode, predictions=predictions, export_outputs={"predictions": tf.estimator.export.PredictOutput(predictions)}
-        )
+        outputs = {"predictions": tf.estimator.export.PredictOutput(predictions)}
+        return tf.estimator.EstimatorSpec(mode, predictions=predictions, export_outputs=outputs)
     loss = tf1.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
     if mode == tf.estimator.ModeKeys.TRAIN:
         optimizer = tf1.train.AdamOptimizer(learning_rate=params.get("learning_rate", 0.001))
