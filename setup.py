@@ -14,7 +14,8 @@ EXTRAS = {
     # chainer ships only a source package, which needs setuptools<70 and --no-build-isolation (see README).
     "chainer": ["chainer>=7.8,<8", "numpy>=1.24,<2", "mpi4py>=3.1,<5"],
     "examples": ["scikit-learn>=1.3,<2", "matplotlib>=3.7,<4"],
-    "tensorflow": ["tensorflow>=2.15,<3", "mpi4py>=3.1,<5"],
+    # tf-keras gives legacy (TF1 framework-mode) scripts tf.compat.v1.layers under Keras 3.
+    "tensorflow": ["tensorflow>=2.16,<3", "tf-keras>=2.16,<3", "mpi4py>=3.1,<5"],
 }
 EXTRAS["test"] = sorted(
     {
