@@ -67,10 +67,11 @@ def run(job: TrainingJob) -> None:
 
 
 def is_legacy_script(path: Path) -> bool:
-    """TensorFlow 1 framework-mode scripts define model_fn and train_input_fn at top level."""
+    """TensorFlow 1 framework-mode scripts define model_fn (or keras_model_fn) and train_input_fn."""
     if path.suffix != ".py" or not path.is_file():
         return False
-    return {"model_fn", "train_input_fn"} <= top_level_names(path)
+    names = top_level_names(path)
+    return "train_input_fn" in names and bool(names & {"model_fn", "keras_model_fn"})
 
 
 def legacy_checkpoint_dir(

@@ -79,13 +79,14 @@ def main(argv: list[str]) -> int:
     estimator_api.install(tf)
     job = LegacyJob(dict(os.environ), Path(argv[2]))
     module = _import_script(Path(argv[0]))
-    for required in ("model_fn", "train_input_fn"):
-        if not callable(getattr(module, required, None)):
-            print(
-                f"{argv[0]} defines no {required}(): a legacy script needs model_fn and train_input_fn", file=sys.stderr
-            )
-            return 1
+    has_model = callable(getattr(module, "model_fn", None)) or callable(getattr(module, "keras_model_fn", None))
+    if not has_model or not callable(getattr(module, "train_input_fn", None)):
+        print(f"{argv[0]}: legacy scripts need model_fn (or keras_model_fn) and train_input_fn", file=sys.stderr)
+        return 1
     job.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    if not callable(getattr(module, "model_fn", None)):
+        run_keras(tf, module, job)
+        return 0
     step = train(tf, module, job)
     if callable(getattr(module, "eval_input_fn", None)):
         evaluate(tf, module, job, step)
@@ -202,6 +203,50 @@ def export(tf: Any, module: ModuleType, job: LegacyJob) -> Path:
         shutil.copytree(export_dir, target)
         print(f"Copied it to {target}", flush=True)
     return export_dir
+
+
+def run_keras(tf: Any, module: ModuleType, job: LegacyJob) -> None:
+    """`keras_model_fn(hyperparameters)` returns a compiled Keras model: fit it for
+    `training_steps` batches, evaluate, and export a SavedModel, with the same log lines."""
+    model = module.keras_model_fn(job.params)
+
+    def dataset(function: Callable[..., Any]) -> Any:
+        data = function(**job.input_arguments(function))
+        if not isinstance(data, tf.data.Dataset):
+            data = tf.data.Dataset.from_tensors(tuple(data) if isinstance(data, (tuple, list)) else data)
+        return data.map(_single_feature) if len(model.inputs) == 1 else data
+
+    class StepLog(tf.keras.callbacks.Callback):  # type: ignore[misc]
+        def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+            step = batch + 1
+            if step == 1 or step % job.log_every == 0 or step >= job.training_steps:
+                print(f"loss = {float((logs or {}).get('loss', 0.0)):.6f}, step = {step}", flush=True)
+
+    model.fit(
+        dataset(module.train_input_fn), epochs=1, steps_per_epoch=job.training_steps, verbose=0, callbacks=[StepLog()]
+    )
+    step = job.training_steps
+    model.save_weights(str(job.checkpoint_dir / f"model.ckpt-{step}"))
+    print(f"Saving checkpoints for {step} into {job.checkpoint_dir / f'model.ckpt-{step}'}", flush=True)
+    if callable(getattr(module, "eval_input_fn", None)):
+        results = model.evaluate(dataset(module.eval_input_fn), steps=job.evaluation_steps, verbose=0, return_dict=True)
+        values = {**{name: float(value) for name, value in results.items()}, "global_step": float(step)}
+        rendered = ", ".join(
+            f"{name} = {int(value) if name == 'global_step' else round(value, 6)}"
+            for name, value in sorted(values.items())
+        )
+        print(f"Saving dict for global step {step}: {rendered}", flush=True)
+    timestamp = str(int(time.time()))
+    export_dir = job.model_dir / "export" / "Servo" / timestamp
+    tf.saved_model.save(model, str(export_dir))
+    print(f"Exported the model for serving to {export_dir}", flush=True)
+
+
+def _single_feature(features: Any, labels: Any = None) -> Any:
+    """A dict of one feature feeds a one-input Keras model as the bare tensor."""
+    if isinstance(features, dict) and len(features) == 1:
+        features = next(iter(features.values()))
+    return features if labels is None else (features, labels)
 
 
 class _queue_runners:

@@ -85,3 +85,16 @@ def test_a_script_without_serving_input_fn_trains_but_says_it_is_not_saved(job: 
     assert result.returncode == 0, result.stderr[-3000:]
     assert "NOT saved for serving" in result.stdout
     assert "holds no SavedModel" in result.stderr
+
+
+def test_keras_model_fn_scripts_train_evaluate_and_export(job: JobDir, training_channel: Path) -> None:
+    shutil.copy(Path(__file__).resolve().parents[2] / "scripts" / "tensorflow" / "keras_legacy.py", job.code / "train.py")
+    shutil.copytree(training_channel, job.channel("training"), dirs_exist_ok=True)
+    job.hyperparameters({"sagemaker_program": "train.py", "training_steps": 150, "evaluation_steps": 5})
+    result = job.run(ADAPTER, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert re.search(r"^loss = [0-9.]+, step = 150$", result.stdout, re.MULTILINE)
+    summary = re.search(r"Saving dict for global step 150: accuracy = ([0-9.]+), global_step = 150", result.stdout)
+    assert summary and float(summary.group(1)) >= 0.85
+    exports = list((job.model / "export" / "Servo").glob("*/saved_model.pb"))
+    assert len(exports) == 1
