@@ -51,6 +51,9 @@ def run(job: TrainingJob) -> None:
     entry = job.prepare_code()
     if is_legacy_script(entry.path):
         _run_legacy(job, entry)
+    elif config.current_host not in hosts:
+        # A host outside the distribution instance groups runs the script on its own.
+        run_entry_point(job, entry=entry)
     elif boolean_parameter(params, "sagemaker_mpi_enabled", False):
         run_mpi(job, MpiKeys(), entry)
     elif boolean_parameter(params, "sagemaker_parameter_server_enabled", False) and len(hosts) > 1:

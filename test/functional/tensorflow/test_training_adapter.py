@@ -123,3 +123,17 @@ def test_parameter_server_runs_beside_the_script_and_is_gone_after(job: JobDir, 
     assert "Stopped the parameter server" in result.stderr
     time.sleep(0.2)
     assert not port_open(2223)
+
+
+def test_a_host_outside_the_distribution_groups_runs_plainly(job: JobDir) -> None:
+    (job.code / "train.py").write_text(REPORT)
+    job.hyperparameters({"sagemaker_program": "train.py", "sagemaker_multi_worker_mirrored_strategy_enabled": True,
+                         "sagemaker_distribution_instance_groups": ["trainers"]})
+    job.config_file("resourceconfig.json", {
+        "current_host": "algo-2", "hosts": ["algo-1", "algo-2"], "current_group_name": "loaders",
+        "instance_groups": [{"instance_group_name": "trainers", "instance_type": "ml.c5.xlarge", "hosts": ["algo-1"]},
+                            {"instance_group_name": "loaders", "instance_type": "ml.c5.xlarge", "hosts": ["algo-2"]}],
+    })
+    result = job.run(ADAPTER)
+    assert result.returncode == 0, result.stderr
+    assert report(job)["tf_config"] is None
