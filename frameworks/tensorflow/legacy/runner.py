@@ -12,7 +12,10 @@ inside the job's supervised process, with the `SM_*` variables set. Each phase b
    signature under `<checkpoint dir>/export/Servo/<timestamp>/`, copied into the model dir.
 
 Input functions get their arguments by name: `training_dir`/`dir` (the `training` channel),
-`hyperparameters`/`params`, `input_channels`/`channels`.
+`hyperparameters`/`params`, `input_channels`/`channels`. Hyperparameters read here:
+`training_steps`, `evaluation_steps`, `log_step_count_steps`, `keep_checkpoint_max`,
+`save_checkpoints_steps`, `save_checkpoints_secs`; other RunConfig ones (summaries, throttling)
+have nothing to act on without an Estimator and are ignored.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 DEFAULT_TRAINING_STEPS = 1000
 DEFAULT_EVALUATION_STEPS = 100
 DEFAULT_LOG_EVERY = 100
+DEFAULT_SAVE_SECONDS = 600.0
 
 
 class LegacyJob:
@@ -47,6 +51,14 @@ class LegacyJob:
         self.evaluation_steps = int(self.params.get("evaluation_steps", DEFAULT_EVALUATION_STEPS))
         self.log_every = int(self.params.get("log_step_count_steps", DEFAULT_LOG_EVERY))
         self.checkpoint_dir = checkpoint_dir
+        self.save_every_steps = int(self.params.get("save_checkpoints_steps") or 0)
+        self.save_every_seconds = float(self.params.get("save_checkpoints_secs") or DEFAULT_SAVE_SECONDS)
+
+    def checkpoint_due(self, step: int, seconds_since_save: float) -> bool:
+        """`save_checkpoints_steps` when given, else every `save_checkpoints_secs` (600 by default)."""
+        if self.save_every_steps:
+            return step % self.save_every_steps == 0
+        return seconds_since_save >= self.save_every_seconds
 
     @property
     def training_dir(self) -> str | None:
@@ -140,6 +152,8 @@ def train(tf: Any, module: ModuleType, job: LegacyJob) -> int:
                 print(f"Restored {latest}", flush=True)
             step = int(session.run(global_step))
             started, first = time.monotonic(), step
+            last_save = started
+            prefix = str(job.checkpoint_dir / "model.ckpt")
             with _queue_runners(tf, session):
                 while step < job.training_steps:
                     loss, step = session.run([spec.loss, step_after_train])
@@ -147,7 +161,10 @@ def train(tf: Any, module: ModuleType, job: LegacyJob) -> int:
                     if step == first + 1 or step % job.log_every == 0 or step >= job.training_steps:
                         rate = (step - first) / max(time.monotonic() - started, 1e-9)
                         print(f"loss = {float(loss):.6f}, step = {step} ({rate:.1f} steps/s)", flush=True)
-            path = saver.save(session, str(job.checkpoint_dir / "model.ckpt"), global_step=step)
+                    if step < job.training_steps and job.checkpoint_due(step, time.monotonic() - last_save):
+                        print(f"Saving checkpoints for {step} into {saver.save(session, prefix, global_step=step)}")
+                        last_save = time.monotonic()
+            path = saver.save(session, prefix, global_step=step)
             print(f"Saving checkpoints for {step} into {path}", flush=True)
     return step
 

@@ -98,3 +98,16 @@ def test_keras_model_fn_scripts_train_evaluate_and_export(job: JobDir, training_
     assert summary and float(summary.group(1)) >= 0.85
     exports = list((job.model / "export" / "Servo").glob("*/saved_model.pb"))
     assert len(exports) == 1
+
+
+def test_save_checkpoints_steps_keeps_intermediate_checkpoints(job: JobDir, training_channel: Path) -> None:
+    shutil.copy(EXAMPLE / "mnist.py", job.code / "mnist.py")
+    shutil.copytree(training_channel, job.channel("training"), dirs_exist_ok=True)
+    job.hyperparameters({"sagemaker_program": "mnist.py", "training_steps": 30, "evaluation_steps": 1,
+                         "save_checkpoints_steps": 10, "checkpoint_path": str(job.base / "ckpt")})
+    result = job.run(ADAPTER, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    saved = sorted(path.name for path in (job.base / "ckpt").glob("model.ckpt-*.index"))
+    assert saved == ["model.ckpt-10.index", "model.ckpt-20.index", "model.ckpt-30.index"]
+    # checkpoints outside the model dir: the export is copied into it
+    assert list((job.model / "export" / "Servo").glob("*/saved_model.pb"))
