@@ -45,15 +45,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     # Checkpoints. The SageMaker SDK passes --model_dir (often s3://...) to every TensorFlow job.
     parser.add_argument("--model_dir", type=str, default=os.environ.get("SM_MODEL_DIR"))
     # The servable model: what SageMaker packs into model.tar.gz.
-    parser.add_argument("--sm-model-dir", "--sm_model_dir", dest="sm_model_dir", type=str,
-                        default=os.environ.get("SM_MODEL_DIR"))
+    parser.add_argument(
+        "--sm-model-dir", "--sm_model_dir", dest="sm_model_dir", type=str, default=os.environ.get("SM_MODEL_DIR")
+    )
     parser.add_argument("--train", type=str, default=os.environ.get("SM_CHANNEL_TRAIN"))
     parser.add_argument("--test", type=str, default=os.environ.get("SM_CHANNEL_TEST"))
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         print(f"ignoring unknown arguments: {' '.join(unknown)}")
-    for name, hint in (("train", "--train or SM_CHANNEL_TRAIN"), ("test", "--test or SM_CHANNEL_TEST"),
-                       ("sm_model_dir", "--sm-model-dir or SM_MODEL_DIR")):
+    for name, hint in (
+        ("train", "--train or SM_CHANNEL_TRAIN"),
+        ("test", "--test or SM_CHANNEL_TEST"),
+        ("sm_model_dir", "--sm-model-dir or SM_MODEL_DIR"),
+    ):
         if not getattr(args, name):
             parser.error(f"no {name.replace('_', ' ')} directory: give {hint}")
     return args
