@@ -138,3 +138,27 @@ def test_no_model_is_reported_on_ping(tmp_path: Path) -> None:
     finally:
         server.stop()
 
+
+
+BODIES = {
+    "application/json": json.dumps({"instances": ROWS}).encode(),
+    "text/csv": b"1,2,3\n4,5,6\n",
+    "application/x-npy": npy_bytes(np.array(ROWS, dtype=np.float32)),
+    "application/jsonlines": b"[1, 2, 3]\n[4, 5, 6]\n",
+}
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/x-npy", "text/csv", "application/jsonlines"])
+@pytest.mark.parametrize("content_type", list(BODIES))
+def test_every_content_type_both_ways(linear: Server, content_type: str, accept: str) -> None:
+    reply = linear.invoke(BODIES[content_type], content_type, accept)
+    assert reply.status == 200, reply.body
+    assert reply.headers["content-type"] == accept
+    if accept == "application/json":
+        assert reply.json() == {"predictions": EXPECTED}
+    else:
+        np.testing.assert_allclose(decode_body(reply.body, accept), EXPECTED)
+
+
+def test_unsupported_request_type_is_a_415(linear: Server) -> None:
+    assert linear.invoke(b"1 2 3", "text/plain").status == 415
