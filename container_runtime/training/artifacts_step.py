@@ -27,7 +27,7 @@ def package_artifacts(paths: JobPaths, job_started_at: float) -> list[str]:
 
     problems = []
     for source, destination in artifact_targets(paths):
-        if _written_since(destination, job_started_at):
+        if written_since(destination, job_started_at):
             logger.warning("%s already exists (written by the job): not overwriting it", destination)
             continue
         try:
@@ -51,7 +51,7 @@ def package_artifacts(paths: JobPaths, job_started_at: float) -> list[str]:
     return problems
 
 
-def _written_since(path: Path, moment: float) -> bool:
+def written_since(path: Path, moment: float) -> bool:
     try:
         return path.stat().st_mtime >= moment
     except FileNotFoundError:

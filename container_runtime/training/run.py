@@ -6,7 +6,7 @@ import time
 
 from container_runtime.errors import JobFailure
 from container_runtime.log import get_logger
-from container_runtime.training.artifacts_step import package_artifacts
+from container_runtime.training.artifacts_step import package_artifacts, written_since
 from container_runtime.training.job import TrainingJob, run_entry_point
 from container_runtime.training.outcome import JobResult, JobState, JobStopped
 from container_runtime.training.status import write_failure, write_success
@@ -42,6 +42,9 @@ def run_training(job: TrainingJob) -> JobResult:
         problems = package_artifacts(config.paths, started_at)
         if problems and result.state is JobState.SUCCEEDED:
             result = JobResult(JobState.FAILED, _ArtifactError("; ".join(problems)))
+    if result.failure is None and written_since(config.paths.failure_file, started_at):
+        # The script reported a failure in output/failure but exited 0: believe the file.
+        result = JobResult(JobState.FAILED, _ReportedFailure(config.paths.failure_file.read_text(errors="replace")))
     if result.failure is None:
         write_success(config.paths)
         logger.info("Training succeeded in %.1f s", elapsed)
@@ -72,3 +75,11 @@ def _run(job: TrainingJob) -> JobResult:
 
 class _ArtifactError(JobFailure):
     """The job succeeded but its artifacts could not be packed."""
+
+
+class _ReportedFailure(JobFailure):
+    """The user's script wrote `output/failure` itself (and perhaps exited 0)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the script reported a failure in output/failure: {reason.strip()[:300]}")
+

@@ -177,3 +177,25 @@ def test_train_as_pid_1_reaps_orphans(job: JobDir) -> None:
     assert result.returncode == 0, result.stderr
     assert "pid 2 zombies 0" in result.stdout
     assert job.succeeded()
+
+
+def test_a_failure_file_written_by_a_script_that_exits_0_fails_the_job(job: JobDir) -> None:
+    (job.code / "t.py").write_text(
+        "import os\nopen(os.path.join(os.environ['SM_OUTPUT_DIR'], 'failure'), 'w').write('validation data missing')\n"
+    )
+    job.hyperparameters({"sagemaker_program": "t.py"})
+    result = job.run()
+    assert result.returncode == 1
+    assert job.failure() == "validation data missing"
+    assert not job.succeeded()
+    assert "the script reported a failure in output/failure: validation data missing" in result.stderr
+
+
+def test_a_stale_failure_file_from_an_earlier_run_does_not_fail_the_job(job: JobDir) -> None:
+    (job.code / "t.py").write_text("print('fine')\n")
+    job.hyperparameters({"sagemaker_program": "t.py"})
+    stale = job.output / "failure"
+    stale.write_text("old")
+    os.utime(stale, (1_000_000_000, 1_000_000_000))
+    assert job.run().returncode == 0
+    assert job.succeeded()
