@@ -13,14 +13,13 @@ import importlib.util
 import io
 import re
 import shutil
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from support.example_data import make_example_data
 from support.jobs import JobDir
 
 chainer = pytest.importorskip("chainer")
@@ -41,14 +40,7 @@ TUNING_REGEX = r"\[J1\s+\d\.\d+\s+\d\.\d+\s+\d\.\d+\s+(\d\.\d+)"
 
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("chainer-data")
-    subprocess.run(
-        [sys.executable, str(EXAMPLES / "make_data.py"), "--out", str(out)],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return out
+    return make_example_data(EXAMPLES / "make_data.py", tmp_path_factory.mktemp("chainer-data"))
 
 
 def prepare(job: JobDir, data: Path, scripts: list[str], hyperparameters: dict[str, object]) -> None:

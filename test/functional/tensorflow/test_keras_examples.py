@@ -26,6 +26,7 @@ from types import ModuleType
 
 import pytest
 
+from support.example_data import make_example_data
 from support.jobs import JobDir
 
 tf = pytest.importorskip("tensorflow")
@@ -44,14 +45,7 @@ TEST_MSE = re.compile(r"^Test MSE : ([0-9.e+-]+)$", re.MULTILINE)
 
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("tensorflow-data")
-    subprocess.run(
-        [sys.executable, str(EXAMPLES / "make_data.py"), "--out", str(out)],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return out / "regression"
+    return make_example_data(EXAMPLES / "make_data.py", tmp_path_factory.mktemp("tensorflow-data")) / "regression"
 
 
 @pytest.fixture(scope="session")

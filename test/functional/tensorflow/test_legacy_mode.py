@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from support.example_data import make_example_data
 from support.jobs import JobDir
 from support.serving import Server
 
@@ -25,9 +24,7 @@ ADAPTER = {"SAGEMAKER_TRAINING_MODULE": "frameworks.tensorflow.training:run", "T
 @pytest.fixture(scope="module")
 def training_channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("legacy-data") / "training"
-    subprocess.run([sys.executable, str(EXAMPLE / "make_tfrecords.py"), "--out", str(out)], check=True, timeout=120,
-                   capture_output=True)
-    return out
+    return make_example_data(EXAMPLE / "make_tfrecords.py", out)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,17 @@
+"""Running an example's data script (`make_data.py --out DIR`) once for a test session."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def make_example_data(script: Path, out: Path) -> Path:
+    """Run `script --out out` with this interpreter; fails the test with its output if it fails."""
+    result = subprocess.run(
+        [sys.executable, str(script), "--out", str(out)], capture_output=True, text=True, timeout=180, check=False
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"{script.name} failed:\n{result.stdout}\n{result.stderr}")
+    return out
