@@ -39,7 +39,7 @@ def decode(body: bytes | str, content_type: str, *, allow_pickle: bool = False, 
 def encode(prediction: Any, accept: str) -> bytes:
     """Turn a prediction (array, list, scalar, dict for JSON) into body bytes of type `accept`."""
     if accept == ct.JSON:
-        return json.dumps(prediction, default=_json_default).encode("utf-8")
+        return json.dumps(prediction, default=json_default).encode("utf-8")
     if accept == ct.NPY:
         buffer = io.BytesIO()
         np.save(buffer, np.asarray(prediction), allow_pickle=False)
@@ -50,7 +50,7 @@ def encode(prediction: Any, accept: str) -> bytes:
         rows = prediction.tolist() if isinstance(prediction, np.ndarray) else prediction
         if not isinstance(rows, (list, tuple)):
             rows = [rows]
-        return "".join(json.dumps(row, default=_json_default) + "\n" for row in rows).encode("utf-8")
+        return "".join(json.dumps(row, default=json_default) + "\n" for row in rows).encode("utf-8")
     raise NotAcceptable(f"cannot encode a response as {accept!r}; supported: {', '.join(ENCODABLE)}")
 
 
@@ -115,7 +115,8 @@ def _array(value: Any, dtype: Any) -> Any:
     return array
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """`json.dumps(default=...)` for numpy arrays and scalars and bytes."""
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from container_runtime.errors import ConfigError, InstallRequirementsError
 from container_runtime.log import get_logger
 from container_runtime.serving.settings import ServingSettings
+from container_runtime.usercode.install import pip_install_command
 
 logger = get_logger(__name__)
 DEFAULT_PROGRAM = "inference.py"
@@ -70,16 +71,7 @@ def install_requirements(code_dir: Path) -> None:
     requirements = code_dir / "requirements.txt"
     if not requirements.is_file():
         return
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--disable-pip-version-check",
-        "--no-input",
-        "-r",
-        str(requirements),
-    ]
+    command = pip_install_command(sys.executable, "-r", str(requirements))
     logger.info("Installing %s", requirements)
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     sys.stdout.write(completed.stdout)

@@ -82,4 +82,3 @@ class _ReportedFailure(JobFailure):
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"the script reported a failure in output/failure: {reason.strip()[:300]}")
-

@@ -11,7 +11,6 @@ instance when the signature has several named outputs.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -118,18 +117,14 @@ class TensorFlowHandlers(DefaultHandlers):
 
     def output_fn(self, prediction: Any, accept: str) -> tuple[bytes, str]:
         if accept == ct.JSON:
-            return json.dumps({"predictions": _rows(prediction)}, default=_json_default).encode(), accept
+            return json.dumps({"predictions": _rows(prediction)}, default=codecs.json_default).encode(), accept
         if accept in ct.JSON_LINES_ALIASES:
-            lines = "".join(json.dumps(row, default=_json_default) + "\n" for row in _rows(prediction))
+            lines = "".join(json.dumps(row, default=codecs.json_default) + "\n" for row in _rows(prediction))
             return lines.encode(), accept
         if isinstance(prediction, dict):
             if len(prediction) != 1:
                 raise NotAcceptable(f"the model has {len(prediction)} named outputs: ask for application/json")
             prediction = next(iter(prediction.values()))
-        if accept == ct.NPY:
-            buffer = io.BytesIO()
-            np.save(buffer, np.asarray(prediction), allow_pickle=False)
-            return buffer.getvalue(), accept
         return codecs.encode(prediction, accept), accept
 
 
@@ -177,11 +172,3 @@ def _rows(prediction: Any) -> list[Any]:
         return [{name: values[index] for name, values in columns.items()} for index in range(count)]
     result = np.asarray(prediction).tolist()
     return result if isinstance(result, list) else [result]
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.ndarray, np.generic)):
-        return value.tolist()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")

@@ -191,11 +191,16 @@ def evaluate(tf: Any, module: ModuleType, job: LegacyJob, step: int) -> dict[str
                         break
             values = {name: float(session.run(value)) for name, (value, _) in metrics.items()}
             values["global_step"] = float(session.run(global_step))
+    print_evaluation(step, values)
+    return values
+
+
+def print_evaluation(step: int, values: dict[str, float]) -> None:
+    """The TF1 Estimator's evaluation line, which tuning regexes read."""
     rendered = ", ".join(
         f"{name} = {int(value) if name == 'global_step' else round(value, 6)}" for name, value in sorted(values.items())
     )
     print(f"Saving dict for global step {step}: {rendered}", flush=True)
-    return values
 
 
 def export(tf: Any, module: ModuleType, job: LegacyJob) -> Path:
@@ -248,11 +253,7 @@ def run_keras(tf: Any, module: ModuleType, job: LegacyJob) -> None:
     if callable(getattr(module, "eval_input_fn", None)):
         results = model.evaluate(dataset(module.eval_input_fn), steps=job.evaluation_steps, verbose=0, return_dict=True)
         values = {**{name: float(value) for name, value in results.items()}, "global_step": float(step)}
-        rendered = ", ".join(
-            f"{name} = {int(value) if name == 'global_step' else round(value, 6)}"
-            for name, value in sorted(values.items())
-        )
-        print(f"Saving dict for global step {step}: {rendered}", flush=True)
+        print_evaluation(step, values)
     timestamp = str(int(time.time()))
     export_dir = job.model_dir / "export" / "Servo" / timestamp
     tf.saved_model.save(model, str(export_dir))
