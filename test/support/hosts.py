@@ -2,7 +2,10 @@
 
 Each host gets its own network namespace with an `eth0` on a private bridge, its own name
 in a UTS namespace (so `socket.gethostname()` is `algo-N`), an `/etc/hosts` view naming every
-host, a base dir, and (optionally) an sshd on a test port with keys generated for this run.
+host, and (optionally) an sshd on a test port with keys generated for this run. Like the
+`/opt/ml` of a container, every host sees its own base dir at one shared path
+(`HostCluster.base_dir`): each process started on a host runs in a mount namespace where the
+host's directory is bind-mounted there, and processes that sshd or mpirun start inherit it.
 Only the addresses inside these namespaces are used. Everything is torn down on exit, also
 when the test fails. Needs root (`ip netns`), as CI has; tests skip otherwise.
 """
@@ -23,7 +26,8 @@ from pathlib import Path
 from types import TracebackType
 
 SUBNET = "10.77.0"
-SSH_PORT = 2222
+#: Not 22 (the machine may run its own sshd) nor TensorFlow's 2222/2223.
+SSH_PORT = 2022
 
 
 def can_make_hosts() -> str | None:
@@ -41,13 +45,16 @@ class Host:
     name: str
     namespace: str
     address: str
+    #: This host's files, seen from outside the cluster.
     base: Path
+    #: Where every process on this host sees `base`.
+    mount_point: Path
 
     def command(self, argv: Sequence[str]) -> list[str]:
-        """`argv` run inside this host: its network namespace, /etc/hosts view and hostname."""
-        set_name_then_run = 'hostname "$1" && shift && exec "$@"'
-        return ["ip", "netns", "exec", self.namespace, "unshare", "--uts", "sh", "-c", set_name_then_run,
-                "sh", self.name, *argv]
+        """`argv` run inside this host: its network namespace, /etc/hosts view, hostname and base dir."""
+        enter = 'hostname "$1" && mount --bind "$2" "$3" && shift 3 && exec "$@"'
+        return ["ip", "netns", "exec", self.namespace, "unshare", "--uts", "--mount", "sh", "-c", enter,
+                "sh", self.name, str(self.base), str(self.mount_point), *argv]
 
 
 @dataclass
@@ -65,6 +72,11 @@ class HostCluster:
     @property
     def switch(self) -> str:
         return f"cr{self.run_id}-sw"
+
+    @property
+    def base_dir(self) -> Path:
+        """The path at which each host sees its own base dir (its `/opt/ml`)."""
+        return self.root / "opt_ml"
 
     @property
     def ssh_config(self) -> Path:
@@ -112,8 +124,10 @@ class HostCluster:
         _ip("netns", "add", self.switch)
         _ip("-n", self.switch, "link", "add", "br0", "type", "bridge")
         _ip("-n", self.switch, "link", "set", "br0", "up")
+        self.base_dir.mkdir(parents=True, exist_ok=True)
         for index in range(1, self.count + 1):
-            host = Host(f"algo-{index}", f"cr{self.run_id}-h{index}", f"{SUBNET}.{index}", self.root / f"algo-{index}")
+            host = Host(f"algo-{index}", f"cr{self.run_id}-h{index}", f"{SUBNET}.{index}",
+                        self.root / f"algo-{index}", self.base_dir)
             self.hosts.append(host)
             host.base.mkdir(parents=True, exist_ok=True)
             _ip("netns", "add", host.namespace)

@@ -38,6 +38,17 @@ def test_ssh_between_hosts_with_the_run_keys(cluster: HostCluster) -> None:
     assert result.stdout.strip() == "algo-2"
 
 
+def test_each_host_sees_its_own_base_dir_at_the_shared_path(cluster: HostCluster) -> None:
+    for host in cluster.hosts:
+        (host.base / "marker").write_text(host.name)
+    marker = str(cluster.base_dir / "marker")
+    assert cluster.run("algo-1", ["cat", marker]).stdout == "algo-1"
+    assert cluster.run("algo-2", ["cat", marker]).stdout == "algo-2"
+    # What sshd starts inherits its host's view, as mpirun's remote daemons do.
+    assert cluster.run("algo-1", cluster.ssh_command("algo-2", ["cat", marker])).stdout == "algo-2"
+    assert not (cluster.base_dir / "marker").exists()
+
+
 def test_mpi_across_two_hosts(cluster: HostCluster) -> None:
     pytest.importorskip("mpi4py")
     if shutil.which("mpirun") is None:
