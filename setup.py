@@ -28,6 +28,7 @@ EXTRAS["test"] = sorted(
         "scikit-learn>=1.3,<2",
         "matplotlib>=3.7,<4",
         "mypy>=1.10",
+        "types-psutil>=5.9",
         "ruff>=0.5",
         *EXTRAS["s3"],
         *EXTRAS["gzip"],

@@ -14,6 +14,9 @@ from collections.abc import Sequence
 
 # A line that states an error: "ValueError: boom", "ERROR: No matching distribution", "error: ...".
 _ERROR_LINE = re.compile(r"^\s*([\w.]*(Error|Exception|Interrupt|Exit)\b|ERROR:|error:|Killed\b)")
+# `mpirun --tag-output` prefixes each line with `[job,rank]<stream>:`.
+_MPI_TAG = re.compile(r"^\[\d+,(\d+)\]<std(?:out|err)>:")
+_DECORATION = re.compile(r"^[\W_]*$")
 
 
 class JobFailure(Exception):
@@ -88,10 +91,8 @@ class CalledProcessFailure(JobFailure):
         self.extra_info = extra_info
 
     def one_line(self) -> str:
-        lines = [line.strip() for line in self.error_output.splitlines() if line.strip()]
-        stated = [line for line in lines if _ERROR_LINE.match(line)]
-        summary = (stated or lines)[-1:]
-        detail = f": {summary[0]}" if summary else ""
+        summary = _summary_line(self.error_output)
+        detail = f": {summary}" if summary else ""
         extra = f" ({self.extra_info})" if self.extra_info else ""
         return f"{type(self).__name__}: exit code {self.process_exit_code}{extra}{detail}"
 
@@ -105,6 +106,19 @@ class CalledProcessFailure(JobFailure):
             lines.append(f'ExtraInfo "{self.extra_info}"')
         lines.append(f'Command "{shlex.join(self.command)}"')
         return "\n".join(lines)
+
+
+def _summary_line(output: str) -> str:
+    """The last line that states an error, else the last meaningful one; MPI ranks labelled."""
+    candidates: list[tuple[str, str]] = []
+    for raw in output.splitlines():
+        tagged = _MPI_TAG.match(raw)
+        text = raw[tagged.end() :].strip() if tagged else raw.strip()
+        if not _DECORATION.match(text):
+            candidates.append((text, f"rank {tagged.group(1)}: {text}" if tagged else text))
+    stated = [label for text, label in candidates if _ERROR_LINE.match(text)]
+    chosen = stated or [label for _, label in candidates]
+    return chosen[-1] if chosen else ""
 
 
 class InstallRequirementsError(CalledProcessFailure):

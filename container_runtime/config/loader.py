@@ -8,6 +8,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from container_runtime.config.cluster import load_cluster_settings
 from container_runtime.config.devices import count_gpus
 from container_runtime.config.files import json_type_name, read_json_object
 from container_runtime.config.hyperparameters import decode_hyperparameters, split_hyperparameters
@@ -92,6 +93,7 @@ def load_config(environ: Mapping[str, str]) -> TrainingConfig:
         s3_endpoint_url=environ.get("S3_ENDPOINT_URL") or None,
         inherited_environ=MappingProxyType(dict(environ)),
         notices=tuple(notices),
+        cluster=load_cluster_settings(environ),
     )
 
 

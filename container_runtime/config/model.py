@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+from container_runtime.config.cluster import ClusterSettings
 from container_runtime.config.paths import JobPaths
 from container_runtime.config.resources import ResourceConfig
 
@@ -62,6 +63,8 @@ class TrainingConfig(NamedTuple):
     inherited_environ: Mapping[str, str]
     #: Defaults applied while loading, logged once by the CLI.
     notices: tuple[str, ...] = ()
+    #: SSH and coordination settings, used by jobs across several hosts.
+    cluster: ClusterSettings = ClusterSettings()
 
     @property
     def current_host(self) -> str:

@@ -78,8 +78,17 @@ def plan_mpi(
     return MpiPlan(tuple(hosts), per_host, total, network_interface, tuple(options))
 
 
-def mpirun_command(plan: MpiPlan, program: Sequence[str], exported: Sequence[str], mpirun: str = "mpirun") -> list[str]:
+def mpirun_command(
+    plan: MpiPlan,
+    program: Sequence[str],
+    exported: Sequence[str],
+    mpirun: str = "mpirun",
+    *,
+    ssh_port: int = 22,
+) -> list[str]:
     """The complete mpirun argv. On one host, ranks start locally with no SSH.
+
+    `plan.network_interface` is an interface name or a subnet (CIDR); NCCL only takes names.
 
     Open MPI refuses an MCA parameter given twice with different values, so a default the
     user's options set again (`-mca NAME`, `-x NAME`, `-bind-to`, `-map-by`, `-np`, `--host`)
@@ -96,8 +105,11 @@ def mpirun_command(plan: MpiPlan, program: Sequence[str], exported: Sequence[str
             ("mca:btl_tcp_if_include", ["-mca", "btl_tcp_if_include", interface]),
             ("mca:oob_tcp_if_include", ["-mca", "oob_tcp_if_include", interface]),
             ("mca:plm_rsh_no_tree_spawn", ["-mca", "plm_rsh_no_tree_spawn", "1"]),
-            ("x:NCCL_SOCKET_IFNAME", ["-x", f"NCCL_SOCKET_IFNAME={interface}"]),
         ]
+        if ssh_port != 22:
+            defaults.append(("mca:plm_rsh_args", ["-mca", "plm_rsh_args", f"-p {ssh_port}"]))
+        if "/" not in interface:
+            defaults.append(("x:NCCL_SOCKET_IFNAME", ["-x", f"NCCL_SOCKET_IFNAME={interface}"]))
     defaults += [
         ("bind-to", ["-bind-to", "none"]),
         ("map-by", ["-map-by", "slot"]),
@@ -153,28 +165,45 @@ def rank_program(entry: EntryPoint, args: Sequence[str], python: str) -> list[st
 
 
 def run_mpi(job: TrainingJob, keys: MpiKeys, entry: EntryPoint | None = None) -> None:
-    """Run the user's entry point on `plan.num_processes` ranks of this host's MPI job."""
+    """Run the user's entry point on `plan.num_processes` ranks across the job's MPI hosts.
+
+    With several hosts the master launches every rank and the workers wait for its verdict
+    (`launch.mpi_hosts`); on one host mpirun starts the ranks locally.
+    """
     config = job.config
-    if len(config.resource.hosts) > 1:
-        raise UserCodeError(
-            f"MPI across {len(config.resource.hosts)} hosts needs the multi-host launcher (sshd and host "
-            "coordination), which this build does not include yet; run on one host"
-        )
-    mpirun = find_executable("mpirun", config.inherited_environ)
+    hosts = config.distribution_hosts or config.resource.hosts
+    mpirun = find_mpirun(config.inherited_environ)
+    plan = plan_mpi(config.framework_params, hosts, config.num_gpus, config.resource.network_interface_name, keys)
+    if len(hosts) > 1:
+        from container_runtime.launch.mpi_hosts import run_across_hosts
+
+        run_across_hosts(job, plan, mpirun, entry)
+        return
+    entry = entry or job.prepare_code()
+    command, env = rank_launch(job, plan, entry, mpirun)
+    log_launch(job, plan, command)
+    job.run_checked(command, env=env)
+
+
+def find_mpirun(environ: Mapping[str, str]) -> str:
+    mpirun = find_executable("mpirun", environ)
     if mpirun is None:
         raise UserCodeError("MPI was requested but mpirun is not installed (Debian: apt-get install openmpi-bin)")
-    plan = plan_mpi(
-        config.framework_params,
-        config.resource.hosts,
-        config.num_gpus,
-        config.resource.network_interface_name,
-        keys,
-    )
-    entry = entry or job.prepare_code()
+    return mpirun
+
+
+def rank_launch(job: TrainingJob, plan: MpiPlan, entry: EntryPoint, mpirun: str) -> tuple[list[str], dict[str, str]]:
+    """mpirun's argv and environment: every SM_* variable and the forwarded ones go to the ranks."""
     args = job.user_args()
     env = job.child_env(args)
     exported = sorted(name for name in env if name.startswith("SM_") or name in FORWARDED_VARIABLES)
-    command = mpirun_command(plan, rank_program(entry, args, job.python), exported, mpirun)
+    # The operator's own ssh arguments (OMPI_MCA_plm_rsh_args) stand.
+    ssh_port = 22 if "OMPI_MCA_plm_rsh_args" in env else job.config.cluster.ssh_port
+    command = mpirun_command(plan, rank_program(entry, args, job.python), exported, mpirun, ssh_port=ssh_port)
+    return command, env
+
+
+def log_launch(job: TrainingJob, plan: MpiPlan, command: Sequence[str]) -> None:
     logger.info(
         "Running %d MPI processes (%d per host on %d host%s): %s",
         plan.num_processes,
@@ -183,7 +212,6 @@ def run_mpi(job: TrainingJob, keys: MpiKeys, entry: EntryPoint | None = None) ->
         "" if len(plan.hosts) == 1 else "s",
         job.redacted(command),
     )
-    job.run_checked(command, env=env)
 
 
 def _positive_int(params: Mapping[str, Any], keys: Sequence[str], *, default: int) -> int:

@@ -11,6 +11,7 @@ from container_runtime.process.supervisor import (
     SupervisionPolicy,
     become_subreaper,
     run_supervised,
+    terminate_tree,
 )
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "SupervisionPolicy",
     "become_subreaper",
     "run_supervised",
+    "terminate_tree",
 ]

@@ -52,15 +52,15 @@ def leftover_processes(
     """
     found: set[int] = {entry.pid for entry in table.values() if entry.session == child_session}
     if supervisor_pid is not None:
-        found.update(_descendants(table, supervisor_pid))
+        found.update(descendants(table, supervisor_pid))
         found.discard(supervisor_pid)
     for kept in keep_pids:
         found.discard(kept)
-        found.difference_update(_descendants(table, kept))
+        found.difference_update(descendants(table, kept))
     return sorted(pid for pid in found if pid in table and not table[pid].zombie)
 
 
-def _descendants(table: dict[int, ProcessEntry], root: int) -> set[int]:
+def descendants(table: dict[int, ProcessEntry], root: int) -> set[int]:
     children: dict[int, list[int]] = {}
     for entry in table.values():
         children.setdefault(entry.ppid, []).append(entry.pid)

@@ -13,12 +13,12 @@ import selectors
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from container_runtime.log import get_logger
-from container_runtime.process.proc_table import leftover_processes, read_process_table
+from container_runtime.process.proc_table import descendants, leftover_processes, read_process_table
 from container_runtime.process.signals import SignalInbox
 from container_runtime.process.streaming import OutputRelay
 
@@ -71,8 +71,13 @@ def run_supervised(
     policy: SupervisionPolicy,
     stdout_sink: BinaryIO | None,
     stderr_sink: BinaryIO | None,
+    on_start: Callable[[int], None] | None = None,
 ) -> ProcessOutcome:
-    """Start `argv` (no shell) and supervise it to the end. Raises OSError if it cannot start."""
+    """Start `argv` (no shell) and supervise it to the end. Raises OSError if it cannot start.
+
+    `on_start` gets the child's pid (its process group too), for callers that may have to
+    end it from elsewhere, such as a watcher that sees another host leave the job.
+    """
     process = subprocess.Popen(
         list(argv),
         cwd=cwd,
@@ -81,6 +86,8 @@ def run_supervised(
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
+    if on_start is not None:
+        on_start(process.pid)
     return _Supervision(process, inbox, policy, stdout_sink, stderr_sink).run()
 
 
@@ -236,6 +243,21 @@ class _Supervision:
         for stream in (self.process.stdout, self.process.stderr):
             if stream is not None:
                 stream.close()
+
+
+def terminate_tree(root: int, grace_seconds: float) -> list[int]:
+    """End `root` and every process descended from it: SIGTERM, then SIGKILL after the grace.
+
+    For helpers such as sshd, whose sessions (and what they started) outlive the listener.
+    Returns the pids that were signalled.
+    """
+    pids = sorted({root} | descendants(read_process_table(), root))
+    survivors = _signal_and_wait(pids, signal.SIGTERM, grace_seconds)
+    if survivors:
+        survivors = _signal_and_wait(survivors, signal.SIGKILL, grace_seconds)
+    if survivors:
+        logger.warning("Could not end process(es) %s", " ".join(str(pid) for pid in survivors))
+    return pids
 
 
 def _signal_and_wait(pids: list[int], signum: int, timeout: float) -> list[int]:

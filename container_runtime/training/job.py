@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
@@ -105,6 +105,7 @@ class TrainingJob(NamedTuple):
         env: Mapping[str, str],
         cwd: Path | None = None,
         error_class: type[CalledProcessFailure] = ExecuteUserScriptError,
+        on_start: Callable[[int], None] | None = None,
     ) -> ProcessOutcome:
         """Run `command` under supervision; raise the matching failure unless it succeeded."""
         self.raise_if_stopped()
@@ -117,6 +118,7 @@ class TrainingJob(NamedTuple):
                 policy=self.policy,
                 stdout_sink=self.stdout,
                 stderr_sink=self.stderr,
+                on_start=on_start,
             )
         except OSError as error:
             raise error_class(command, 127 if isinstance(error, FileNotFoundError) else 126, str(error)) from error

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from container_runtime.config.hyperparameters import boolean_parameter
 from container_runtime.errors import JobFailure
 from container_runtime.log import get_logger
 from container_runtime.training.artifacts_step import package_artifacts, written_since
@@ -61,6 +62,10 @@ def _run(job: TrainingJob) -> JobResult:
             from container_runtime.training.framework import run_framework
 
             run_framework(job, job.config.framework_module)
+        elif boolean_parameter(job.config.framework_params, "sagemaker_mpi_enabled", False):
+            from container_runtime.launch.mpi import MpiKeys, run_mpi
+
+            run_mpi(job, MpiKeys())
         else:
             run_entry_point(job)
         job.raise_if_stopped()

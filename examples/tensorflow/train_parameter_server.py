@@ -140,6 +140,10 @@ def coordinate(args: object, resolver: tf.distribute.cluster_resolver.ClusterRes
         return float(np.mean((predictions - y_test) ** 2))
 
     manager = None
+    # By default each parameter server writes its own variables' shard on its own host, where a
+    # path local to the chief need not exist: do all checkpoint file IO here, on the chief.
+    chief_cpu = f"/job:chief/replica:0/task:{resolver.task_id}/device:CPU:0"
+    local_io = tf.train.CheckpointOptions(experimental_io_device=chief_cpu)
     if args.model_dir and is_local(args.model_dir):
         checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
         manager = tf.train.CheckpointManager(checkpoint, args.model_dir, max_to_keep=2, checkpoint_name="model.ckpt")
@@ -152,7 +156,7 @@ def coordinate(args: object, resolver: tf.distribute.cluster_resolver.ClusterRes
         loss = float(np.mean([result.fetch() for result in losses]))
         print(f"epoch {epoch}/{args.epochs} - loss: {loss:.4f} - val_loss: {test_mse():.4f}", flush=True)
         if manager is not None:
-            manager.save(checkpoint_number=epoch)
+            manager.save(checkpoint_number=epoch, options=local_io)
 
     print(f"Test MSE : {test_mse()}")
     # Export a copy that lives on this host: the trained variables are on the parameter servers.

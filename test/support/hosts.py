@@ -80,7 +80,13 @@ class HostCluster:
 
     @property
     def ssh_config(self) -> Path:
+        """The client config (port, per-run key, no host-key checks) for `ssh -F`."""
         return self._ssh_dir / "ssh_config"
+
+    @property
+    def sshd_config(self) -> Path:
+        """The server config with this run's host key and authorized key."""
+        return self._ssh_dir / "sshd_config"
 
     @property
     def _ssh_dir(self) -> Path:

@@ -31,7 +31,10 @@ class JobDir:
 
     @classmethod
     def create(cls, root: Path) -> JobDir:
-        base = root / "opt_ml"
+        return cls.at(root / "opt_ml")
+
+    @classmethod
+    def at(cls, base: Path) -> JobDir:
         for sub in ("input/config", "input/data", "code", "model", "output/data"):
             (base / sub).mkdir(parents=True, exist_ok=True)
         return cls(base)

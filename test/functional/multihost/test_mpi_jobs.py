@@ -1,0 +1,140 @@
+"""MPI jobs across namespace hosts through the real `train` on each host: sshd started by the
+runtime, workers that wait for the master's verdict, and failures that end the job everywhere."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.cluster_jobs import ClusterJob, HostRun, finish
+from support.hosts import HostCluster, can_make_hosts
+from support.jobs import JobDir
+
+reason = can_make_hosts()
+if reason is not None:
+    pytest.skip(reason, allow_module_level=True)
+if shutil.which("sshd") is None and not Path("/usr/sbin/sshd").exists():
+    pytest.skip("multi-host tests need sshd (apt-get install openssh-server)", allow_module_level=True)
+if shutil.which("mpirun") is None:
+    pytest.skip("multi-host MPI tests need Open MPI's mpirun (apt-get install openmpi-bin)", allow_module_level=True)
+pytest.importorskip("mpi4py")
+
+MPI_SCRIPT = {"sagemaker_program": "mpi_hosts.py", "sagemaker_mpi_enabled": True}
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[HostCluster]:
+    with HostCluster(2, tmp_path, start_sshd=False) as hosts:
+        yield hosts
+
+
+def mpi_job(cluster: HostCluster, **hyperparameters: Any) -> ClusterJob:
+    job = ClusterJob(cluster, {**MPI_SCRIPT, **hyperparameters})
+    return job.each(lambda host: host.script("mpi_hosts.py"))
+
+
+def rank_reports(job: JobDir) -> list[dict[str, Any]]:
+    return [json.loads(path.read_text()) for path in sorted(job.model.glob("rank-*.json"))]
+
+
+def assert_succeeded(runs: dict[str, HostRun]) -> None:
+    for run in runs.values():
+        assert run.returncode == 0, f"{run.name}:\n{run.stdout}\n{run.stderr}"
+
+
+@pytest.mark.parametrize("per_host", [1, 2])
+def test_ranks_on_two_hosts_allreduce_and_each_sees_its_own_host(cluster: HostCluster, per_host: int) -> None:
+    job = mpi_job(cluster, sagemaker_mpi_num_of_processes_per_host=per_host)
+    runs = job.run()
+    assert_succeeded(runs)
+    size = 2 * per_host
+    expected_hosts = [[f"algo-{1 + rank // per_host}"] * 2 for rank in range(size)]
+    for index, name in enumerate(("algo-1", "algo-2")):
+        host_job = job.jobs[name]
+        reports = rank_reports(host_job)
+        assert [report["rank"] for report in reports] == [index * per_host + slot for slot in range(per_host)]
+        for report in reports:
+            assert report["size"] == size
+            assert report["sum_of_ranks"] == sum(range(size))
+            assert report["hosts_seen"] == expected_hosts
+            assert report["sm_current_host"] == name
+            assert report["is_master"] == (name == "algo-1")
+        assert host_job.succeeded()
+        assert (host_job.output / "model.tar.gz").exists()
+
+
+def test_the_master_logs_the_mpirun_command_once_and_workers_run_no_ranks_themselves(cluster: HostCluster) -> None:
+    runs = mpi_job(cluster).run()
+    assert_succeeded(runs)
+    master_log = runs["algo-1"].stderr + runs["algo-1"].stdout
+    assert master_log.count("mpirun --allow-run-as-root") == 1
+    assert "--host algo-1:1,algo-2:1" in master_log
+    worker_log = runs["algo-2"].stderr + runs["algo-2"].stdout
+    assert "mpirun" not in worker_log
+    assert "reports that the job succeeded" in worker_log
+
+
+def test_a_rank_that_raises_on_host_2_fails_the_job_on_both_hosts(cluster: HostCluster) -> None:
+    job = mpi_job(cluster, **{"raise-on": "algo-2"})
+    started = time.monotonic()
+    runs = job.run()
+    assert all(run.returncode == 1 for run in runs.values()), runs
+    master_failure = job.jobs["algo-1"].failure() or ""
+    assert "rank 1 on algo-2 failed on purpose" in master_failure
+    worker_failure = job.jobs["algo-2"].failure() or ""
+    assert "the job failed on the master algo-1" in worker_failure
+    assert "failed on purpose" in worker_failure
+    assert max(run.seconds for run in runs.values()) - (time.monotonic() - started) < 10
+
+
+def test_a_slow_rank_on_host_2_is_waited_for(cluster: HostCluster) -> None:
+    job = mpi_job(cluster, **{"sleep-on": "algo-2", "seconds": 20})
+    runs = job.run()
+    assert_succeeded(runs)
+    assert [report["rank"] for report in rank_reports(job.jobs["algo-2"])] == [1]
+    assert runs["algo-1"].seconds >= 20
+
+
+def start_hanging_job(cluster: HostCluster) -> tuple[ClusterJob, dict[str, Any]]:
+    job = mpi_job(cluster, hang=True)
+    processes = {name: job.start(name) for name in ("algo-2", "algo-1")}
+    deadline = time.monotonic() + 60
+    marker = "hangs"
+    # Wait until both ranks run: the worker's rank prints through the master's mpirun.
+    lines: list[str] = []
+    assert processes["algo-1"].stdout is not None
+    while time.monotonic() < deadline and sum(marker in line for line in lines) < 2:
+        line = processes["algo-1"].stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+    assert sum(marker in line for line in lines) == 2, lines
+    return job, processes
+
+
+def test_killing_host_2s_train_fails_the_master_naming_algo_2(cluster: HostCluster) -> None:
+    job, processes = start_hanging_job(cluster)
+    processes["algo-2"].send_signal(signal.SIGKILL)
+    started = time.monotonic()
+    master = finish("algo-1", processes["algo-1"], started, 30)
+    assert master.returncode == 1, master.stderr
+    failure = job.jobs["algo-1"].failure() or ""
+    assert "algo-2 left the job" in failure
+    assert time.monotonic() - started < 15
+
+
+def test_a_worker_whose_master_is_killed_exits_non_zero_within_its_bound(cluster: HostCluster) -> None:
+    job, processes = start_hanging_job(cluster)
+    processes["algo-1"].send_signal(signal.SIGKILL)
+    started = time.monotonic()
+    worker = finish("algo-2", processes["algo-2"], started, 30)
+    assert worker.returncode == 1, worker.stderr
+    assert "lost the master algo-1" in (job.jobs["algo-2"].failure() or "")
+    assert time.monotonic() - started < 15
