@@ -138,3 +138,62 @@ def test_a_worker_whose_master_is_killed_exits_non_zero_within_its_bound(cluster
     assert worker.returncode == 1, worker.stderr
     assert "lost the master algo-1" in (job.jobs["algo-2"].failure() or "")
     assert time.monotonic() - started < 15
+
+
+def run_alone(job: ClusterJob, name: str, **env: str) -> HostRun:
+    return job.run({"SM_HOST_WAIT_SECONDS": "2", **env}, hosts=[name], timeout=60)
+
+
+def test_a_master_whose_worker_never_comes_fails_naming_it(cluster: HostCluster) -> None:
+    job = mpi_job(cluster)
+    run = run_alone(job, "algo-1")["algo-1"]
+    assert run.returncode == 1
+    failure = job.jobs["algo-1"].failure() or ""
+    assert "algo-2 never connected to the master" in failure
+    assert "SM_HOST_WAIT_SECONDS" in failure
+    assert run.seconds < 15
+
+
+def test_a_worker_whose_master_never_comes_fails_naming_it(cluster: HostCluster) -> None:
+    job = mpi_job(cluster)
+    run = run_alone(job, "algo-2")["algo-2"]
+    assert run.returncode == 1
+    assert "the master algo-1 never accepted a connection" in (job.jobs["algo-2"].failure() or "")
+    assert run.seconds < 15
+
+
+def test_a_host_whose_name_never_resolves_is_named(cluster: HostCluster) -> None:
+    job = mpi_job(cluster)
+    names = ["algo-1", "algo-2", "algo-3"]
+    job.jobs["algo-1"].config_file("resourceconfig.json", {"current_host": "algo-1", "hosts": names})
+    run = run_alone(job, "algo-1")["algo-1"]
+    assert run.returncode == 1
+    assert "algo-3 never resolved" in (job.jobs["algo-1"].failure() or "")
+
+
+def test_a_missing_sshd_is_a_clear_error(cluster: HostCluster) -> None:
+    job = mpi_job(cluster)
+    run = run_alone(job, "algo-1", SM_SSHD_PATH="/nonexistent/sshd")["algo-1"]
+    assert run.returncode == 1
+    assert "SM_SSHD_PATH: '/nonexistent/sshd' is not an executable file" in (job.jobs["algo-1"].failure() or "")
+
+
+def test_a_worker_that_cannot_prepare_its_code_fails_the_job_on_both_hosts(cluster: HostCluster) -> None:
+    job = mpi_job(cluster)
+    (job.jobs["algo-2"].code / "mpi_hosts.py").unlink()
+    runs = job.run({"SM_HOST_WAIT_SECONDS": "30"}, timeout=60)
+    assert all(run.returncode == 1 for run in runs.values()), runs
+    assert "mpi_hosts.py" in (job.jobs["algo-2"].failure() or "")
+    assert "host algo-2 could not prepare the job" in (job.jobs["algo-1"].failure() or "")
+
+
+def test_stopping_the_master_stops_the_job_everywhere(cluster: HostCluster) -> None:
+    job, processes = start_hanging_job(cluster)
+    processes["algo-1"].send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    master = finish("algo-1", processes["algo-1"], started, 30)
+    worker = finish("algo-2", processes["algo-2"], started, 30)
+    assert master.returncode == 128 + signal.SIGTERM, master.stderr
+    assert worker.returncode != 0
+    assert "stopped by SIGTERM" in (job.jobs["algo-2"].failure() or "")
+    assert time.monotonic() - started < 15

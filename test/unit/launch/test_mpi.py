@@ -110,3 +110,21 @@ def test_user_options_replace_the_defaults_they_repeat() -> None:
     assert command[command.index("-x") : command.index("-x") + 2] != ["-x", "PATH"]
     assert command[-len(options) - 1 : -1] == list(options)
     assert "SM_HOSTS" in command
+
+
+def test_a_subnet_selects_the_network_and_leaves_nccl_alone() -> None:
+    plan = MpiPlan(TWO_HOSTS, 1, 2, "10.0.0.0/24", ())
+    command = mpirun_command(plan, ["prog"], [])
+    assert command[command.index("btl_tcp_if_include") + 1] == "10.0.0.0/24"
+    assert not [part for part in command if part.startswith("NCCL_SOCKET_IFNAME")]
+
+
+def test_a_non_default_ssh_port_reaches_mpiruns_ssh() -> None:
+    plan = MpiPlan(TWO_HOSTS, 1, 2, "eth0", ())
+    assert "plm_rsh_args" not in mpirun_command(plan, ["prog"], [])
+    command = mpirun_command(plan, ["prog"], [], ssh_port=2022)
+    assert command[command.index("plm_rsh_args") + 1] == "-p 2022"
+    overridden = mpirun_command(plan._replace(custom_options=("-mca", "plm_rsh_args", "-p 23")), ["prog"], [],
+                                ssh_port=2022)
+    assert overridden.count("plm_rsh_args") == 1
+    assert overridden[overridden.index("plm_rsh_args") + 1] == "-p 23"
