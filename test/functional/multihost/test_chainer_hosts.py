@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import tarfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -73,6 +74,11 @@ def names_under(path: Path) -> set[str]:
     return {item.name for item in path.rglob("*") if item.is_file()}
 
 
+def tar_names(path: Path) -> set[str]:
+    with tarfile.open(path, "r:gz") as archive:
+        return {Path(member.name).name for member in archive if member.isfile()}
+
+
 def test_chainermn_mnist_on_two_hosts_reaches_90_percent_and_only_rank_0_on_algo_1_saves(
     cluster: HostCluster, mnist: Path
 ) -> None:
@@ -97,5 +103,7 @@ def test_chainermn_mnist_on_two_hosts_reaches_90_percent_and_only_rank_0_on_algo
     master, worker = job.jobs["algo-1"], job.jobs["algo-2"]
     assert names_under(master.model) >= MODEL_FILES
     assert names_under(master.output) >= REPORT_FILES
+    assert tar_names(master.output / "model.tar.gz") >= MODEL_FILES
     assert not MODEL_FILES & names_under(worker.model)
     assert not REPORT_FILES & names_under(worker.output)
+    assert not MODEL_FILES & tar_names(worker.output / "model.tar.gz")

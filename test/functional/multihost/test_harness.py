@@ -58,7 +58,7 @@ def test_mpi_across_two_hosts(cluster: HostCluster) -> None:
                "-mca", "plm_rsh_agent", f"ssh -F {cluster.ssh_config}",
                "-mca", "btl_tcp_if_include", "eth0", "-mca", "oob_tcp_if_include", "eth0",
                # Debian's Open MPI prefers the UCX pml, which hangs over veth: use ob1 as our launcher does.
-               "-mca", "pml", "ob1", "-mca", "btl", "^openib",
+               "-mca", "pml", "ob1", "-mca", "btl", "^openib,ofi",
                sys.executable, "-c", script]
     result = cluster.run("algo-1", command, timeout=120)
     assert result.returncode == 0, result.stderr
