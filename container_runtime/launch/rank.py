@@ -7,7 +7,9 @@ each fragment). Line buffering gives whole, timely lines.
 mpirun exports the master's SM_* variables to every rank, so a rank on algo-2 would read
 `SM_CURRENT_HOST=algo-1`. Before the user's code runs, the host-specific values are taken
 from this host's own `resourceconfig.json` (at the same path on every host), and
-`socket.gethostname()` answers the host's name even where the OS name differs.
+`socket.gethostname()` and `MPI.Get_processor_name()` answer the host's name even where the
+OS name differs (a container started without `--hostname algo-N`), as ChainerMN needs to
+count the ranks on each node.
 
 Invoked as `python -m mpi4py -m container_runtime.launch.rank <script.py | -m module> [args...]`,
 so mpi4py still aborts the whole job when any rank raises.
@@ -31,8 +33,8 @@ def main(argv: list[str]) -> None:
         if reconfigure is not None:
             reconfigure(line_buffering=True, write_through=False)
     host = adopt_this_hosts_identity(os.environ)
-    if host is not None and socket.gethostname() != host:
-        socket.gethostname = lambda: host
+    if host is not None:
+        answer_host_name(host)
     if len(argv) >= 2 and argv[0] == "-m":
         sys.argv = [argv[1], *argv[2:]]
         runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
@@ -41,6 +43,16 @@ def main(argv: list[str]) -> None:
         runpy.run_path(argv[0], run_name="__main__")
     else:
         raise SystemExit("usage: python -m mpi4py -m container_runtime.launch.rank <script.py | -m module> [args...]")
+
+
+def answer_host_name(host: str) -> None:
+    """Make Python's view of the machine name `host` when the OS says otherwise."""
+    if socket.gethostname() == host:
+        return
+    socket.gethostname = lambda: host
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is not None:
+        mpi.Get_processor_name = lambda: host  # type: ignore[attr-defined]
 
 
 def adopt_this_hosts_identity(environ: MutableMapping[str, str]) -> str | None:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
+import sys
+import types
 from pathlib import Path
 
-from container_runtime.launch.rank import adopt_this_hosts_identity
+import pytest
+
+from container_runtime.launch.rank import adopt_this_hosts_identity, answer_host_name
 
 
 def master_environment(config_dir: Path) -> dict[str, str]:
@@ -43,3 +48,13 @@ def test_the_masters_ranks_and_unknown_layouts_are_left_alone(tmp_path: Path) ->
     assert environ == before
     missing = master_environment(tmp_path / "nowhere")
     assert adopt_this_hosts_identity(missing) is None
+
+
+def test_python_sees_the_host_name_where_the_os_name_differs(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_mpi = types.ModuleType("mpi4py.MPI")
+    fake_mpi.Get_processor_name = lambda: "container-1234"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "mpi4py.MPI", fake_mpi)
+    monkeypatch.setattr(socket, "gethostname", lambda: "container-1234")
+    answer_host_name("algo-2")
+    assert socket.gethostname() == "algo-2"
+    assert fake_mpi.Get_processor_name() == "algo-2"  # type: ignore[attr-defined]
