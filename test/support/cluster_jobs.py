@@ -82,6 +82,9 @@ def finish(name: str, process: subprocess.Popen[str], started: float, timeout: f
         stdout, stderr = process.communicate(timeout=remaining)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, 9)
-        stdout, stderr = process.communicate()
+        try:
+            stdout, stderr = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:  # something outside its process group holds the pipes
+            stdout, stderr = "", "(output unavailable: another process still holds train's pipes)"
         raise AssertionError(f"train on {name} did not finish in {timeout:.0f} s:\n{stdout}\n{stderr}") from None
     return HostRun(name, process.returncode, stdout, stderr, time.monotonic() - started)

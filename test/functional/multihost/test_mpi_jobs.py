@@ -83,7 +83,6 @@ def test_the_master_logs_the_mpirun_command_once_and_workers_run_no_ranks_themse
 
 def test_a_rank_that_raises_on_host_2_fails_the_job_on_both_hosts(cluster: HostCluster) -> None:
     job = mpi_job(cluster, **{"raise-on": "algo-2"})
-    started = time.monotonic()
     runs = job.run()
     assert all(run.returncode == 1 for run in runs.values()), runs
     master_failure = job.jobs["algo-1"].failure() or ""
@@ -91,7 +90,9 @@ def test_a_rank_that_raises_on_host_2_fails_the_job_on_both_hosts(cluster: HostC
     worker_failure = job.jobs["algo-2"].failure() or ""
     assert "the job failed on the master algo-1" in worker_failure
     assert "failed on purpose" in worker_failure
-    assert max(run.seconds for run in runs.values()) - (time.monotonic() - started) < 10
+    # The rank raises within a second or two of starting; the job is over on both hosts soon after.
+    assert max(run.seconds for run in runs.values()) < 10
+    assert abs(runs["algo-1"].seconds - runs["algo-2"].seconds) < 2
 
 
 def test_a_slow_rank_on_host_2_is_waited_for(cluster: HostCluster) -> None:

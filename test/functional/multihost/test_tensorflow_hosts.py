@@ -142,8 +142,9 @@ def test_parameter_server_job_trains_across_two_hosts_and_leaves_no_parameter_se
 
     master, worker = runs["algo-1"].stdout + runs["algo-1"].stderr, runs["algo-2"].stdout + runs["algo-2"].stderr
     # Each host ran its own parameter server, at the address TF_CONFIG gives it.
-    started = {name: pid for name, pid in STARTED_SERVER.findall(master + worker)}
+    started = dict(STARTED_SERVER.findall(master + worker))
     assert set(started) == {"algo-1", "algo-2"}, master + worker
+    assert not {int(pid) for pid in started.values()} & set(parameter_server_pids())
     assert "parameter server ps:0 serving at algo-1:2223" in master
     assert "parameter server ps:1 serving at algo-2:2223" in worker
     assert "had already exited" not in master + worker  # they served until stopped
