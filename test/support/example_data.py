@@ -15,3 +15,12 @@ def make_example_data(script: Path, out: Path) -> Path:
     if result.returncode != 0:
         raise AssertionError(f"{script.name} failed:\n{result.stdout}\n{result.stderr}")
     return out
+
+
+def mean_predictor_mse(regression_dir: Path) -> float:
+    """The test MSE of always predicting the training mean: what a useless regression model scores."""
+    import numpy as np
+
+    y_train = np.load(regression_dir / "train" / "y_train.npy")
+    y_test = np.load(regression_dir / "test" / "y_test.npy")
+    return float(np.mean((y_test - y_train.mean()) ** 2))

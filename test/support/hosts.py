@@ -40,6 +40,18 @@ def can_make_hosts() -> str | None:
     return None
 
 
+def can_run_mpi_across_hosts() -> str | None:
+    """None when namespace hosts, sshd and Open MPI are all here; otherwise what is missing."""
+    reason = can_make_hosts()
+    if reason is not None:
+        return reason
+    if shutil.which("sshd") is None and not Path("/usr/sbin/sshd").exists():
+        return "multi-host MPI tests need sshd (apt-get install openssh-server)"
+    if shutil.which("mpirun") is None:
+        return "multi-host MPI tests need Open MPI's mpirun (apt-get install openmpi-bin)"
+    return None
+
+
 @dataclass
 class Host:
     name: str

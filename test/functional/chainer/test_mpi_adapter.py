@@ -88,12 +88,3 @@ def test_missing_mpirun_is_a_clear_error(job: JobDir, tmp_path) -> None:  # type
     result = job.run({**ADAPTER, "PATH": str(tmp_path)})
     assert result.returncode == 1
     assert "mpirun is not installed" in (job.failure() or "")
-
-
-def test_multi_host_is_refused_until_the_launcher_exists(job: JobDir) -> None:
-    (job.code / "ranks.py").write_text(RANKS)
-    job.hyperparameters({"sagemaker_program": "ranks.py"})
-    job.config_file("resourceconfig.json", {"current_host": "algo-1", "hosts": ["algo-1", "algo-2"]})
-    result = job.run(ADAPTER)
-    assert result.returncode == 1
-    assert "multi-host launcher" in (job.failure() or "")

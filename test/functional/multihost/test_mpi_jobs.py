@@ -4,7 +4,6 @@ runtime, workers that wait for the master's verdict, and failures that end the j
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -14,16 +13,12 @@ from typing import Any
 import pytest
 
 from support.cluster_jobs import ClusterJob, HostRun, finish
-from support.hosts import HostCluster, can_make_hosts
+from support.hosts import HostCluster, can_run_mpi_across_hosts
 from support.jobs import JobDir
 
-reason = can_make_hosts()
+reason = can_run_mpi_across_hosts()
 if reason is not None:
     pytest.skip(reason, allow_module_level=True)
-if shutil.which("sshd") is None and not Path("/usr/sbin/sshd").exists():
-    pytest.skip("multi-host tests need sshd (apt-get install openssh-server)", allow_module_level=True)
-if shutil.which("mpirun") is None:
-    pytest.skip("multi-host MPI tests need Open MPI's mpirun (apt-get install openmpi-bin)", allow_module_level=True)
 pytest.importorskip("mpi4py")
 
 MPI_SCRIPT = {"sagemaker_program": "mpi_hosts.py", "sagemaker_mpi_enabled": True}
@@ -198,3 +193,17 @@ def test_stopping_the_master_stops_the_job_everywhere(cluster: HostCluster) -> N
     assert worker.returncode != 0
     assert "stopped by SIGTERM" in (job.jobs["algo-2"].failure() or "")
     assert time.monotonic() - started < 15
+
+
+def test_an_interface_name_missing_on_the_hosts_falls_back_to_their_subnet(cluster: HostCluster) -> None:
+    job = mpi_job(cluster)
+    names = ["algo-1", "algo-2"]
+    for name in names:
+        resource = {"current_host": name, "hosts": names, "network_interface_name": "ethwe"}
+        job.jobs[name].config_file("resourceconfig.json", resource)
+    runs = job.run()
+    assert_succeeded(runs)
+    master_log = runs["algo-1"].stderr
+    assert "MPI traffic uses subnet 10.77.0.0/24" in master_log
+    assert "btl_tcp_if_include 10.77.0.0/24" in master_log
+    assert [report["rank"] for report in rank_reports(job.jobs["algo-2"])] == [1]
