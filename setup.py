@@ -46,13 +46,16 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10,<3.13",
-    packages=find_packages(include=["container_runtime", "container_runtime.*", "frameworks", "frameworks.*"]),
+    packages=find_packages(
+        include=["container_runtime", "container_runtime.*", "frameworks", "frameworks.*", "local_mode", "local_mode.*"]
+    ),
     install_requires=["psutil>=5.9,<8"],
     extras_require=EXTRAS,
     entry_points={
         "console_scripts": [
             "train=container_runtime.cli.train:main",
             "serve=container_runtime.cli.serve:main",
+            "container-runtime=local_mode.cli:main",
         ]
     },
     classifiers=[

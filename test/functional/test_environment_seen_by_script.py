@@ -26,7 +26,7 @@ def configured(job: JobDir) -> JobDir:
             "sagemaker_program": "report_env.py",
             "sagemaker_job_name": "job-42",
             "sagemaker_region": "eu-west-1",
-            "sagemaker_mpi_enabled": True,
+            "sagemaker_parameter_server_enabled": True,  # a distribution flag the generic flow does not act on
             "epochs": 3,
             "learning-rate": 0.001,
             "flag": True,
@@ -90,7 +90,7 @@ def test_sm_variables(configured: JobDir) -> None:
     assert env["SM_USER_ENTRY_POINT"] == "report_env.py"
     assert env["SM_MODULE_NAME"] == "report_env"
     assert env["SM_MODULE_DIR"] == str(configured.code)
-    assert env["SM_FRAMEWORK_PARAMS"] == '{"sagemaker_mpi_enabled":true}'
+    assert env["SM_FRAMEWORK_PARAMS"] == '{"sagemaker_parameter_server_enabled":true}'
     assert env["SM_FRAMEWORK_MODULE"] == ""
     assert env["SM_CHANNELS"] == '["test","train"]'
     assert env["SM_CHANNEL_TRAIN"] == str(base / "input" / "data" / "train")

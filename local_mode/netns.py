@@ -1,0 +1,228 @@
+"""Several "hosts" on one machine: network namespaces joined by a bridge.
+
+Local mode runs multi-host jobs on them, and the multi-host tests use them as their harness.
+
+Each host gets its own network namespace with an `eth0` on a private bridge, its own name
+in a UTS namespace (so `socket.gethostname()` is `algo-N`), an `/etc/hosts` view naming every
+host, and (optionally) an sshd on a test port with keys generated for this run. Like the
+`/opt/ml` of a container, every host sees its own base dir at one shared path
+(`HostCluster.base_dir`): each process started on a host runs in a mount namespace where the
+host's directory is bind-mounted there, and processes that sshd or mpirun start inherit it.
+Only the addresses inside these namespaces are used. Everything is torn down on exit, also
+when a job or test fails. Needs root (`ip netns`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+SUBNET = "10.77.0"
+#: Not 22 (the machine may run its own sshd) nor TensorFlow's 2222/2223.
+SSH_PORT = 2022
+
+
+def can_make_hosts() -> str | None:
+    """None when this process can build hosts; otherwise the reason it cannot."""
+    if os.geteuid() != 0:
+        return "several hosts on one machine need root (to create network namespaces)"
+    for tool in ("ip", "unshare"):
+        if shutil.which(tool) is None:
+            return f"several hosts on one machine need {tool!r} (apt-get install iproute2 util-linux)"
+    return None
+
+
+def can_run_mpi_across_hosts() -> str | None:
+    """None when namespace hosts, sshd and Open MPI are all here; otherwise what is missing."""
+    reason = can_make_hosts()
+    if reason is not None:
+        return reason
+    if shutil.which("sshd") is None and not Path("/usr/sbin/sshd").exists():
+        return "MPI across hosts needs sshd (apt-get install openssh-server)"
+    if shutil.which("mpirun") is None:
+        return "MPI across hosts needs Open MPI's mpirun (apt-get install openmpi-bin)"
+    return None
+
+
+@dataclass
+class Host:
+    name: str
+    namespace: str
+    address: str
+    #: This host's files, seen from outside the cluster.
+    base: Path
+    #: Where every process on this host sees `base`.
+    mount_point: Path
+
+    def command(self, argv: Sequence[str]) -> list[str]:
+        """`argv` run inside this host: its network namespace, /etc/hosts view, hostname and base dir."""
+        enter = 'hostname "$1" && mount --bind "$2" "$3" && shift 3 && exec "$@"'
+        return ["ip", "netns", "exec", self.namespace, "unshare", "--uts", "--mount", "sh", "-c", enter,
+                "sh", self.name, str(self.base), str(self.mount_point), *argv]
+
+
+@dataclass
+class HostCluster:
+    """A context manager building `count` hosts named algo-1..algo-N."""
+
+    count: int
+    root: Path
+    start_sshd: bool = True
+    run_id: str = field(default_factory=lambda: secrets.token_hex(3))
+    hosts: list[Host] = field(default_factory=list)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    ssh_dir: Path | None = None
+
+    @property
+    def switch(self) -> str:
+        return f"cr{self.run_id}-sw"
+
+    @property
+    def base_dir(self) -> Path:
+        """The path at which each host sees its own base dir (its `/opt/ml`)."""
+        return self.root / "opt_ml"
+
+    @property
+    def ssh_config(self) -> Path:
+        """The client config (port, per-run key, no host-key checks) for `ssh -F`."""
+        return self._ssh_dir / "ssh_config"
+
+    @property
+    def sshd_config(self) -> Path:
+        """The server config with this run's host key and authorized key."""
+        return self._ssh_dir / "sshd_config"
+
+    @property
+    def _ssh_dir(self) -> Path:
+        if self.ssh_dir is None:
+            raise RuntimeError("the cluster is not built")
+        return self.ssh_dir
+
+    def __enter__(self) -> HostCluster:
+        try:
+            self._build()
+        except BaseException:
+            self._teardown()
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self._teardown()
+
+    def host(self, name: str) -> Host:
+        return next(host for host in self.hosts if host.name == name)
+
+    def run(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(self.host(name).command(argv), env=dict(env or os.environ), capture_output=True,
+                              text=True, timeout=timeout, check=False)
+
+    def start(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None,
+              **kwargs: object) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(self.host(name).command(argv), env=dict(env or os.environ),
+                                   start_new_session=True, **kwargs)  # type: ignore[call-overload]
+        self.processes.append(process)
+        return process
+
+    def ssh_command(self, target: str, argv: Sequence[str]) -> list[str]:
+        return ["ssh", "-F", str(self.ssh_config), target, *argv]
+
+    def _build(self) -> None:
+        self.ssh_dir = Path(tempfile.mkdtemp(prefix=f"cr{self.run_id}-ssh-", dir=self.root))
+        _ip("netns", "add", self.switch)
+        _ip("-n", self.switch, "link", "add", "br0", "type", "bridge")
+        _ip("-n", self.switch, "link", "set", "br0", "up")
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        for index in range(1, self.count + 1):
+            host = Host(f"algo-{index}", f"cr{self.run_id}-h{index}", f"{SUBNET}.{index}",
+                        self.root / f"algo-{index}", self.base_dir)
+            self.hosts.append(host)
+            host.base.mkdir(parents=True, exist_ok=True)
+            _ip("netns", "add", host.namespace)
+            _ip("link", "add", "eth0", "netns", host.namespace, "type", "veth", "peer", "name", f"p{index}",
+                "netns", self.switch)
+            _ip("-n", self.switch, "link", "set", f"p{index}", "master", "br0", "up")
+            _ip("-n", host.namespace, "addr", "add", f"{host.address}/24", "dev", "eth0")
+            _ip("-n", host.namespace, "link", "set", "eth0", "up")
+            _ip("-n", host.namespace, "link", "set", "lo", "up")
+        names = "".join(f"{host.address} {host.name}\n" for host in self.hosts)
+        for host in self.hosts:
+            etc = Path("/etc/netns") / host.namespace
+            etc.mkdir(parents=True, exist_ok=True)
+            (etc / "hosts").write_text(f"127.0.0.1 localhost\n{names}")
+        self._write_ssh_files()
+        if self.start_sshd:
+            for host in self.hosts:
+                self._start_sshd(host)
+
+    def _write_ssh_files(self) -> None:
+        keys = self._ssh_dir
+        for key in ("id_ed25519", "host_ed25519"):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / key)], check=True)
+        shutil.copy(keys / "id_ed25519.pub", keys / "authorized_keys")
+        (keys / "authorized_keys").chmod(0o600)
+        (keys / "sshd_config").write_text(
+            f"Port {SSH_PORT}\nHostKey {keys / 'host_ed25519'}\nPermitRootLogin prohibit-password\n"
+            "PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+            f"StrictModes no\nAuthorizedKeysFile {keys / 'authorized_keys'}\nPidFile none\nAcceptEnv *\n"
+        )
+        self.ssh_config.write_text(
+            f"Host *\n  Port {SSH_PORT}\n  User root\n  IdentityFile {keys / 'id_ed25519'}\n"
+            "  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n  BatchMode yes\n"
+            "  ConnectTimeout 5\n"
+        )
+
+    def _start_sshd(self, host: Host) -> None:
+        sshd = shutil.which("sshd") or "/usr/sbin/sshd"
+        Path("/run/sshd").mkdir(parents=True, exist_ok=True)
+        log = self._ssh_dir / f"sshd-{host.name}.log"
+        self.start(host.name, [sshd, "-D", "-f", str(self._ssh_dir / "sshd_config"), "-E", str(log)])
+        deadline = time.monotonic() + 20
+        probe = [sys.executable, "-c", f"import socket; socket.create_connection(('{host.address}', {SSH_PORT}), 1)"]
+        while self.run(host.name, probe, timeout=10).returncode:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"sshd on {host.name} did not listen: {log.read_text(errors='replace')}")
+            time.sleep(0.1)
+
+    def _teardown(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                process.wait(10)
+        for host in self.hosts:
+            _pids_in_namespace_killed(host.namespace)
+            subprocess.run(["ip", "netns", "del", host.namespace], capture_output=True, check=False)
+            shutil.rmtree(Path("/etc/netns") / host.namespace, ignore_errors=True)
+        subprocess.run(["ip", "netns", "del", self.switch], capture_output=True, check=False)
+        if self.ssh_dir is not None:
+            shutil.rmtree(self.ssh_dir, ignore_errors=True)
+
+
+def _pids_in_namespace_killed(namespace: str) -> None:
+    listed = subprocess.run(["ip", "netns", "pids", namespace], capture_output=True, text=True, check=False)
+    for pid in listed.stdout.split():
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+
+
+def _ip(*arguments: str) -> None:
+    result = subprocess.run(["ip", *arguments], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"ip {' '.join(arguments)}: {result.stderr.strip()}")
