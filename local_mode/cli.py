@@ -41,7 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="container-runtime", description="Train, deploy and predict locally.")
-    parser.add_argument("--home", help="where jobs and endpoints are kept (default $CONTAINER_RUNTIME_HOME or ~/.container-runtime)")
+    parser.add_argument(
+        "--home", help="where jobs and endpoints are kept (default $CONTAINER_RUNTIME_HOME or ~/.container-runtime)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run a training job")
@@ -129,7 +131,9 @@ def _run(args: argparse.Namespace) -> int:
     spec = TrainingJobSpec(
         entry_point=args.entry_point,
         source_dir=args.source_dir,
-        hyperparameters={name: json_or_text(value) for name, value in pairs(args.hyperparameter, "hyperparameter").items()},
+        hyperparameters={
+            name: json_or_text(value) for name, value in pairs(args.hyperparameter, "hyperparameter").items()
+        },
         channels=parse_channels(pairs(args.channel, "channel")),
         instance_count=args.instance_count,
         jobs_dir=jobs_dir,

@@ -71,7 +71,9 @@ class Estimator:
         """What a preset adds (MPI or distribution settings); the user's own values win."""
         return {}
 
-    def fit(self, inputs: str | Path | Mapping[str, str | Path] | None = None, *, job_name: str | None = None) -> TrainingJobResult:
+    def fit(
+        self, inputs: str | Path | Mapping[str, str | Path] | None = None, *, job_name: str | None = None
+    ) -> TrainingJobResult:
         """Run the training job to the end; raises `TrainingJobFailed` unless it completed."""
         if inputs is None:
             channels: Mapping[str, str | Path] = {}

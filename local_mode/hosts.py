@@ -101,10 +101,10 @@ class NamespaceHosts:
             "SM_SSH_PORT": str(SSH_PORT),
             "OMPI_MCA_plm_rsh_agent": f"ssh -F {self.cluster.ssh_config}",
         }
-        return self.cluster.start(  # type: ignore[return-value]
-            host, train_command(), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+        process: subprocess.Popen[bytes] = self.cluster.start(
+            host, train_command(), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
+        return process
 
 
 def host_names(count: int) -> list[str]:

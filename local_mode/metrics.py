@@ -65,7 +65,8 @@ class MetricCollector:
             for match in definition.pattern.finditer(line):
                 value = _number(match.group(1))
                 if value is not None:
-                    self.series[definition.name].append(MetricPoint(time.time() if timestamp is None else timestamp, value))
+                    moment = time.time() if timestamp is None else timestamp
+                    self.series[definition.name].append(MetricPoint(moment, value))
                     found.append((definition.name, value))
         return found
 

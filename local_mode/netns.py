@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 SUBNET = "10.77.0"
 #: Not 22 (the machine may run its own sshd) nor TensorFlow's 2222/2223.
@@ -80,7 +81,7 @@ class HostCluster:
     start_sshd: bool = True
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
     hosts: list[Host] = field(default_factory=list)
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    processes: list[subprocess.Popen[Any]] = field(default_factory=list)
     ssh_dir: Path | None = None
 
     @property
@@ -130,9 +131,11 @@ class HostCluster:
                               text=True, timeout=timeout, check=False)
 
     def start(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None,
-              **kwargs: object) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(self.host(name).command(argv), env=dict(env or os.environ),
-                                   start_new_session=True, **kwargs)  # type: ignore[call-overload]
+              **kwargs: Any) -> subprocess.Popen[Any]:
+        """`argv` on host `name`, in its own session; pipes and text mode as `kwargs` ask."""
+        process: subprocess.Popen[Any] = subprocess.Popen(
+            self.host(name).command(argv), env=dict(env or os.environ), start_new_session=True, **kwargs
+        )
         self.processes.append(process)
         return process
 

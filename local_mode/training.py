@@ -104,7 +104,11 @@ def run_training_job(spec: TrainingJobSpec, console: TextIO | None = sys.stdout)
     record = _initial_record(spec, name, hyperparameters, layout, output)
     write_description(layout.describe_file, record)
     collector = MetricCollector(spec.metric_definitions)
-    relay = HostLogRelay(console, lambda host, line, now: collector.feed(line, now))
+
+    def collect(host: str, line: str, now: float) -> None:
+        collector.feed(line, now)
+
+    relay = HostLogRelay(console, collect)
     started = time.time()
     exit_codes: dict[str, int] = {}
     stopped = False
@@ -122,9 +126,9 @@ def run_training_job(spec: TrainingJobSpec, console: TextIO | None = sys.stdout)
                 env["S3_ENDPOINT_URL"] = spec.s3_endpoint_url
             processes = {}
             for host in hosts:
-                processes[host] = launcher.start(host, env)
-                assert processes[host].stdout is not None
-                relay.follow(host, processes[host].stdout, layout.log_file(host))
+                process = processes[host] = launcher.start(host, env)
+                assert process.stdout is not None
+                relay.follow(host, process.stdout, layout.log_file(host))
             exit_codes, stopped = _wait(processes, relay, started)
             relay.wait(10)
     except LocalModeError as error:
@@ -184,7 +188,9 @@ def _initial_record(
     }
 
 
-def _wait(processes: dict[str, subprocess.Popen[bytes]], relay: HostLogRelay, started: float) -> tuple[dict[str, int], bool]:
+def _wait(
+    processes: dict[str, subprocess.Popen[bytes]], relay: HostLogRelay, started: float
+) -> tuple[dict[str, int], bool]:
     """Wait for every host; Ctrl-C or SIGTERM stops them all (SIGTERM, then SIGKILL after a grace)."""
     stopped = False
     stop_deadline: float | None = None
@@ -193,7 +199,8 @@ def _wait(processes: dict[str, subprocess.Popen[bytes]], relay: HostLogRelay, st
     def stop(signum: int, frame: object) -> None:
         nonlocal stopped, stop_deadline
         if not stopped:
-            relay.say(f"Stopping the job (signal {signum}): SIGTERM to every host, SIGKILL after {STOP_GRACE_SECONDS:.0f} s")
+            relay.say(f"Stopping the job (signal {signum}): SIGTERM to every host, "
+                      f"SIGKILL after {STOP_GRACE_SECONDS:.0f} s")
             stopped = True
             stop_deadline = time.monotonic() + STOP_GRACE_SECONDS
             for process in processes.values():
@@ -227,7 +234,9 @@ def _signal(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
         pass
 
 
-def _verdict(exit_codes: Mapping[str, int], stopped: bool, layout: JobLayout, hosts: Sequence[str]) -> tuple[str, str | None]:
+def _verdict(
+    exit_codes: Mapping[str, int], stopped: bool, layout: JobLayout, hosts: Sequence[str]
+) -> tuple[str, str | None]:
     if stopped:
         return "Stopped", "stopped by the user"
     failures = [host for host in hosts if exit_codes.get(host) != 0]

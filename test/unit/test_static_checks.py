@@ -14,10 +14,10 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_mypy_strict_on_the_package() -> None:
-    result = run("mypy", "--strict", "container_runtime", "frameworks")
+    result = run("mypy", "--strict", "container_runtime", "frameworks", "local_mode")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_lint() -> None:
-    result = run("ruff", "check", "container_runtime", "frameworks", "test", "benchmarks", "examples")
+    result = run("ruff", "check", "container_runtime", "frameworks", "local_mode", "test", "benchmarks", "examples")
     assert result.returncode == 0, result.stdout + result.stderr
