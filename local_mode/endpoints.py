@@ -17,6 +17,7 @@ import errno
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -42,13 +43,12 @@ DEFAULT_PORT = 8080
 RECORD_FILE = "endpoint.json"
 LOG_FILE = "serve.log"
 MODEL_ARCHIVE = "model.tar.gz"
-#: Variables this module sets for serve and that `environment` may not change: the endpoint
-#: would then listen elsewhere, or serve another model, than its record says.
-PINNED_VARIABLES = ("SAGEMAKER_BASE_DIR", "SAGEMAKER_BIND_TO_PORT")
 #: Seconds to wait for a serve that failed to start to exit after SIGTERM, before SIGKILL.
 FAILED_START_GRACE_SECONDS = 5.0
 #: Lines of serve.log quoted in a failed deploy's error.
 LOG_TAIL_LINES = 3
+#: serve's access-log line for a /ping (one per poll while waiting): noise in an error's log tail.
+_PING_ACCESS = re.compile(r"\b(GET|HEAD) /ping \d{3}\b")
 
 #: `serve` processes this process started, kept so they are reaped (never left as zombies
 #: that look alive) and so dropping the handle does not warn "subprocess is still running".
@@ -142,13 +142,14 @@ def deploy(
         process = _start_serve(directory, env)
         _wait_ready(process, port, wait_seconds)
     except BaseException as error:
+        tail = _log_tail(directory)  # before our SIGTERM adds gunicorn's lines about it
         _abandon(directory, process)
         if isinstance(error, LocalModeError) and process is not None:
-            raise LocalModeError(f"endpoint {name} did not start: {error}{_log_tail(directory)}") from None
+            raise LocalModeError(f"endpoint {name} did not start: {error}{tail}") from None
         if isinstance(error, KeyboardInterrupt | LocalModeError):
             raise
         if isinstance(error, OSError):
-            raise LocalModeError(f"endpoint {name}: {error.strerror or error}{_log_tail(directory)}") from error
+            raise LocalModeError(f"endpoint {name}: {error.strerror or error}{tail}") from error
         raise
 
     record = EndpointRecord(
@@ -195,6 +196,7 @@ def serve_environment(
     if s3_endpoint_url:
         env["S3_ENDPOINT_URL"] = s3_endpoint_url
     env.update(environment or {})
+    # Last, so `environment` cannot make serve listen elsewhere, or serve another model, than the record says.
     env.update(SAGEMAKER_BASE_DIR=str(directory), SAGEMAKER_BIND_TO_PORT=str(port))
     return env
 
@@ -413,10 +415,11 @@ def _abandon(directory: Path, process: subprocess.Popen[bytes] | None) -> None:
 
 
 def _log_tail(directory: Path) -> str:
-    """`; <serve.log> ends: a | b | c`, or nothing when serve wrote nothing."""
+    """`; <serve.log> ends: a | b | c`, or nothing when serve wrote nothing; our /ping polls are left out."""
     log = directory / LOG_FILE
     try:
-        lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+        text = log.read_text(errors="replace")
+        lines = [line.strip() for line in text.splitlines() if line.strip() and not _PING_ACCESS.search(line)]
     except OSError:
         return ""
     if not lines:

@@ -7,7 +7,9 @@ reads "s3://b/p: bucket 'b' does not exist", not a botocore traceback.
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
@@ -64,7 +66,7 @@ def upload_file(source: Path, uri: str, *, endpoint_url: str | None, label: str)
     """Upload the file `source` to the object `uri`, showing its progress under `label`."""
     bucket, key = _parse(uri)
     if not key or key.endswith("/"):
-        raise LocalModeError(f"{uri}: names no object key to upload {source} to")
+        raise LocalModeError(f"cannot upload {source} to {uri}: the URI names no object key")
     try:
         size = Path(source).stat().st_size
     except OSError as error:
@@ -104,26 +106,41 @@ def _parse(uri: str) -> tuple[str, str]:
 
 
 def _client(uri: str, endpoint_url: str | None) -> Any:
-    """A client from a fresh session, so credentials are read from the environment of now."""
+    """An S3 client for `endpoint_url` and the region, credentials and settings of the environment now."""
     try:
-        import boto3  # type: ignore[import-untyped,unused-ignore]
-        from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
-        from botocore.exceptions import BotoCoreError  # type: ignore[import-untyped,unused-ignore]
+        import boto3  # type: ignore[import-untyped,unused-ignore]  # noqa: F401 - the error to report early
     except ImportError:
         raise LocalModeError(_MISSING_BOTO3) from None
+    from botocore.exceptions import BotoCoreError  # type: ignore[import-untyped,unused-ignore]
+
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    config = Config(
-        connect_timeout=CONNECT_TIMEOUT_S,
-        read_timeout=READ_TIMEOUT_S,
-        retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
-    )
+    # A client costs ~0.1 s (the service model is parsed anew per session); a job makes several.
+    # The key holds everything a client depends on, so changed credentials make a new one.
+    environment = tuple(sorted((name, value) for name, value in os.environ.items() if name.startswith("AWS_")))
+    settings = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S, MAX_ATTEMPTS)
     try:
-        session = boto3.session.Session()
-        return session.client("s3", endpoint_url=endpoint_url or None, region_name=region, config=config)
+        return _new_client(endpoint_url or None, region, environment, settings)
     except ValueError as error:  # botocore's "Invalid endpoint: ..."
         raise LocalModeError(f"{uri}: S3 endpoint {endpoint_url!r}: {_one_line(str(error))}") from None
     except BotoCoreError as error:  # e.g. ProfileNotFound
         raise LocalModeError(f"{uri}: {_one_line(str(error))}") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _new_client(
+    endpoint_url: str | None, region: str, environment: tuple[tuple[str, str], ...], settings: tuple[float, float, int]
+) -> Any:
+    """A client from a fresh session, which reads credentials from the environment it is given as key."""
+    import boto3  # type: ignore[import-untyped,unused-ignore]
+    from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
+
+    connect_timeout, read_timeout, max_attempts = settings
+    config = Config(
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retries={"total_max_attempts": max_attempts, "mode": "standard"},
+    )
+    return boto3.session.Session().client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
 
 
 def _resolve(client: Any, uri: str, bucket: str, key: str) -> list[_Object]:
@@ -195,6 +212,7 @@ def _call(uri: str, client: Any, request: Callable[..., Any], *args: Any, **kwar
 def _describe(uri: str, client: Any, error: BaseException) -> str:
     from botocore.exceptions import (  # type: ignore[import-untyped,unused-ignore]
         ClientError,
+        ConnectTimeoutError,
         EndpointConnectionError,
         NoCredentialsError,
         PartialCredentialsError,
@@ -219,8 +237,11 @@ def _describe(uri: str, client: Any, error: BaseException) -> str:
             return f"{uri}: access denied ({operation}); do your credentials allow it?"
         return f"{uri}: {code}: {message}" if message else f"{uri}: {code} ({operation})"
     if isinstance(error, EndpointConnectionError):
-        endpoint = getattr(client.meta, "endpoint_url", None) or "the S3 endpoint"
-        return f"{uri}: cannot reach {endpoint}: {_one_line(str(error))}"
+        endpoint = getattr(client.meta, "endpoint_url", None) or "?"
+        # botocore's text repeats the request's URL; the socket's reason is what helps.
+        reason = re.search(r"\[Errno -?\d+\] [^'\">]*", str(error.kwargs.get("error", "")))
+        detail = "timed out" if isinstance(error, ConnectTimeoutError) else reason[0].strip() if reason else "failed"
+        return f"{uri}: cannot reach the S3 endpoint {endpoint}: {detail}"
     if isinstance(error, NoCredentialsError | PartialCredentialsError):
         return (
             f"{uri}: no usable AWS credentials ({_one_line(str(error))}); "
