@@ -7,6 +7,7 @@ every few seconds, so logs stay short.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import TextIO
 
@@ -43,19 +44,22 @@ class TransferProgress:
         self.done = 0
         self.started = time.monotonic()
         self._shown_at = 0.0
+        self._lock = threading.Lock()  # boto3 reports from several transfer threads
         self._interactive = bool(getattr(self.stream, "isatty", lambda: False)())
 
     def __call__(self, count: int) -> None:
         """boto3's `Callback` signature: bytes moved since the previous call."""
-        self.done += count
-        now = time.monotonic()
-        interval = REDRAW_INTERVAL if self._interactive else LINE_INTERVAL
-        if now - self._shown_at >= interval:
-            self._shown_at = now
-            self._show(final=False)
+        with self._lock:
+            self.done += count
+            now = time.monotonic()
+            interval = REDRAW_INTERVAL if self._interactive else LINE_INTERVAL
+            if now - self._shown_at >= interval:
+                self._shown_at = now
+                self._show(final=False)
 
     def finish(self) -> None:
-        self._show(final=True)
+        with self._lock:
+            self._show(final=True)
 
     def _show(self, final: bool) -> None:
         elapsed = max(time.monotonic() - self.started, 1e-6)

@@ -4,28 +4,19 @@ the one-line errors for bad input that leave no partial job behind."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from support.hosts import can_run_mpi_across_hosts
+from support.local_cli import cli
 
 REPO = Path(__file__).resolve().parents[3]
 QUICKSTART = REPO / "examples" / "quickstart"
 SCRIPTS = REPO / "test" / "scripts"
 ACCURACY = "validation:accuracy=([0-9.]+)"
-
-
-def cli(home: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    beside = Path(sys.executable).parent / "container-runtime"
-    command = [str(beside)] if beside.exists() else [sys.executable, "-m", "local_mode.cli"]
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("SM_", "SAGEMAKER_"))}
-    return subprocess.run([*command, "--home", str(home), *args], capture_output=True, text=True, timeout=timeout,
-                          env=env, check=False)
 
 
 def quickstart(home: Path, *extra: str) -> subprocess.CompletedProcess[str]:

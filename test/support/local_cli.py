@@ -1,0 +1,16 @@
+"""Running the `container-runtime` command line the way a user does, with its own home."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def cli(home: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    beside = Path(sys.executable).parent / "container-runtime"
+    command = [str(beside)] if beside.exists() else [sys.executable, "-m", "local_mode.cli"]
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("SM_", "SAGEMAKER_"))}
+    return subprocess.run([*command, "--home", str(home), *args], capture_output=True, text=True, timeout=timeout,
+                          env=env, check=False)
