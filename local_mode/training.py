@@ -83,6 +83,14 @@ def check_spec(spec: TrainingJobSpec) -> TrainingJobSpec:
             raise LocalModeError(f"entry point {entry_point!r} is not in the source dir {str(source_dir)!r}")
     if spec.job_name is not None:
         validate_name(spec.job_name)
+    for channel in spec.channels:
+        if channel.is_s3:
+            from local_mode.s3 import check_readable_prefix
+
+            try:
+                check_readable_prefix(channel.location, endpoint_url=spec.s3_endpoint_url)
+            except LocalModeError as error:
+                raise LocalModeError(f"channel {channel.name!r}: {error}") from None
     return spec._replace(source_dir=source_dir, entry_point=entry_point)
 
 
