@@ -4,6 +4,7 @@ the one-line errors for bad input that leave no partial job behind."""
 from __future__ import annotations
 
 import json
+import sys
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -149,3 +150,25 @@ def test_a_two_host_mpi_job_as_root(tmp_path: Path) -> None:
     assert record(job_dir)["TrainingJobStatus"] == "Completed"
     assert json.loads((job_dir / "hosts" / "algo-2" / "model" / "rank-1.json").read_text())["sm_current_host"] == "algo-2"
     assert (job_dir / "output" / "model.tar.gz").is_file()
+
+
+def test_ctrl_c_stops_every_host_and_the_record_says_stopped(tmp_path: Path) -> None:
+    import signal
+
+    beside = Path(sys.executable).parent / "container-runtime"
+    command = [str(beside)] if beside.exists() else [sys.executable, "-m", "local_mode.cli"]
+    process = subprocess.Popen(
+        [*command, "--home", str(tmp_path), "run", str(SCRIPTS / "checkpoint_on_sigterm.py"), "--job-name", "stop-me"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "algo-1 | training" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stdout + stderr
+    assert "algo-1 | checkpoint written" in stdout
+    job_dir = tmp_path / "jobs" / "stop-me"
+    assert record(job_dir)["TrainingJobStatus"] == "Stopped"
+    assert (job_dir / "hosts" / "algo-1" / "checkpoints" / "checkpoint.txt").is_file()
