@@ -4,8 +4,8 @@ the one-line errors for bad input that leave no partial job behind."""
 from __future__ import annotations
 
 import json
-import sys
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
