@@ -21,10 +21,12 @@ def write_host_config(
     hyperparameters: Mapping[str, Any],
     channels: Sequence[str],
     network_interface: str = "eth0",
+    raw: Mapping[str, str] | None = None,
 ) -> None:
+    """`raw` values are written as they are: the tuner's `_tuning_objective_metric` is not JSON."""
     config = base / "input" / "config"
     config.mkdir(parents=True, exist_ok=True)
-    _write(config / "hyperparameters.json", encoded_hyperparameters(hyperparameters))
+    _write(config / "hyperparameters.json", {**encoded_hyperparameters(hyperparameters), **(raw or {})})
     _write(
         config / "resourceconfig.json",
         {"current_host": host, "hosts": list(hosts), "network_interface_name": network_interface},

@@ -12,8 +12,9 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
@@ -48,6 +49,21 @@ class TrainingJobSpec(NamedTuple):
     metric_definitions: tuple[MetricDefinition, ...] = ()
     environment: Mapping[str, str] = {}
     s3_endpoint_url: str | None = None
+    #: Written to hyperparameters.json as they are, not JSON-encoded (`_tuning_objective_metric`).
+    raw_hyperparameters: Mapping[str, str] = {}
+
+
+class JobControl:
+    """How a caller (the tuner) watches and steers a job that runs in another thread."""
+
+    def __init__(self, on_line: Callable[[str, str, float], None] | None = None) -> None:
+        self.on_line = on_line
+        self.stop_requested = threading.Event()
+        self.stop_reason = ""
+
+    def stop(self, reason: str) -> None:
+        self.stop_reason = reason
+        self.stop_requested.set()
 
 
 class TrainingJobResult(NamedTuple):
@@ -94,7 +110,9 @@ def check_spec(spec: TrainingJobSpec) -> TrainingJobSpec:
     return spec._replace(source_dir=source_dir, entry_point=entry_point)
 
 
-def run_training_job(spec: TrainingJobSpec, console: TextIO | None = sys.stdout) -> TrainingJobResult:
+def run_training_job(
+    spec: TrainingJobSpec, console: TextIO | None = sys.stdout, control: JobControl | None = None
+) -> TrainingJobResult:
     spec = check_spec(spec)
     assert spec.source_dir is not None
     name = spec.job_name or unique_name(spec.base_job_name or Path(spec.entry_point).stem)
@@ -115,6 +133,8 @@ def run_training_job(spec: TrainingJobSpec, console: TextIO | None = sys.stdout)
 
     def collect(host: str, line: str, now: float) -> None:
         collector.feed(line, now)
+        if control is not None and control.on_line is not None:
+            control.on_line(host, line, now)
 
     relay = HostLogRelay(console, collect)
     started = time.time()
@@ -125,7 +145,7 @@ def run_training_job(spec: TrainingJobSpec, console: TextIO | None = sys.stdout)
                        s3_endpoint_url=spec.s3_endpoint_url, staging=layout.root / "staging")
         for host in hosts:
             write_host_config(layout.host_base(host), host=host, hosts=hosts, hyperparameters=hyperparameters,
-                              channels=[channel.name for channel in spec.channels])
+                              channels=[channel.name for channel in spec.channels], raw=spec.raw_hyperparameters)
         with launcher_class(layout, hosts) as launcher:
             relay.say(f"Training job {name}: {len(hosts)} host(s) ({', '.join(hosts)}) on {launcher.description}; "
                       f"job dir {layout.root}")
@@ -137,13 +157,15 @@ def run_training_job(spec: TrainingJobSpec, console: TextIO | None = sys.stdout)
                 process = processes[host] = launcher.start(host, env)
                 assert process.stdout is not None
                 relay.follow(host, process.stdout, layout.log_file(host))
-            exit_codes, stopped = _wait(processes, relay, started)
+            exit_codes, stopped = _wait(processes, relay, started, control)
             relay.wait(10)
     except LocalModeError as error:
         record.update(_final_fields(record, "Failed", str(error), started, {}, collector))
         write_description(layout.describe_file, record)
         raise
     status, reason = _verdict(exit_codes, stopped, layout, hosts)
+    if stopped and control is not None and control.stop_reason:
+        reason = control.stop_reason
     record.update(_final_fields(record, status, reason, started, exit_codes, collector))
     if status != "Stopped":
         record.update(output.deliver(layout, hosts[0]))
@@ -173,7 +195,7 @@ def _initial_record(
         "TrainingJobName": name,
         "TrainingJobStatus": "InProgress",
         "FailureReason": None,
-        "HyperParameters": encoded_hyperparameters(hyperparameters),
+        "HyperParameters": {**encoded_hyperparameters(hyperparameters), **spec.raw_hyperparameters},
         "AlgorithmSpecification": {
             "TrainingImage": spec.framework.name,
             "TrainingInputMode": "File",
@@ -197,9 +219,10 @@ def _initial_record(
 
 
 def _wait(
-    processes: dict[str, subprocess.Popen[bytes]], relay: HostLogRelay, started: float
+    processes: dict[str, subprocess.Popen[bytes]], relay: HostLogRelay, started: float, control: JobControl | None
 ) -> tuple[dict[str, int], bool]:
-    """Wait for every host; Ctrl-C or SIGTERM stops them all (SIGTERM, then SIGKILL after a grace)."""
+    """Wait for every host; Ctrl-C, SIGTERM or the caller's stop request stops them all (SIGTERM, then
+    SIGKILL after a grace). Signal handlers are only ours in the main thread."""
     stopped = False
     stop_deadline: float | None = None
     next_status = time.monotonic() + STATUS_INTERVAL
@@ -207,17 +230,22 @@ def _wait(
     def stop(signum: int, frame: object) -> None:
         nonlocal stopped, stop_deadline
         if not stopped:
-            relay.say(f"Stopping the job (signal {signum}): SIGTERM to every host, "
-                      f"SIGKILL after {STOP_GRACE_SECONDS:.0f} s")
+            why = control.stop_reason if control is not None and control.stop_reason else f"signal {signum}"
+            relay.say(f"Stopping the job ({why}): SIGTERM to every host, SIGKILL after {STOP_GRACE_SECONDS:.0f} s")
             stopped = True
             stop_deadline = time.monotonic() + STOP_GRACE_SECONDS
             for process in processes.values():
                 _signal(process, signal.SIGTERM)
 
-    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = {}
+    if in_main_thread:
+        previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         while any(process.poll() is None for process in processes.values()):
-            time.sleep(0.1)
+            if control is not None and control.stop_requested.is_set() and not stopped:
+                stop(signal.SIGTERM, None)
+            time.sleep(0.05)
             now = time.monotonic()
             if stop_deadline is not None and now > stop_deadline:
                 for process in processes.values():
