@@ -7,6 +7,10 @@
     container-runtime deploy JOB | --model-data PATH [--entry-point F --source-dir DIR --framework F] [--port P]
     container-runtime predict ENDPOINT --data FILE [--content-type T] [--accept T]
     container-runtime endpoints | stop ENDPOINT | stop --all
+    container-runtime tune ENTRY_POINT --range NAME=continuous:MIN:MAX[:SCALING]... --objective NAME
+                          --metric NAME=REGEX... [--objective-type Maximize|Minimize] [--strategy S]
+                          [--max-jobs N] [--max-parallel-jobs N] [--early-stopping Auto] [--storage URL] ...
+    container-runtime tuning describe|analytics|deploy TUNING_JOB [--storage URL]
 
 Bad input ends with one `error:` line and exit status 2; a failed job with status 1.
 """
@@ -47,16 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run a training job")
-    run.add_argument("entry_point")
-    run.add_argument("--source-dir", type=Path)
-    run.add_argument("-H", "--hyperparameter", action="append", default=[], metavar="NAME=VALUE",
-                     help="a JSON value (3, 0.1, true, [1,2]) or else a string")
-    run.add_argument("-c", "--channel", action="append", default=[], metavar="NAME=PATH|URI")
-    run.add_argument("--instance-count", type=int, default=1)
-    run.add_argument("--framework", default="generic", choices=["generic", "chainer", "tensorflow"])
-    run.add_argument("--output", help="local dir or s3:// prefix for the artifacts (default: the job dir)")
-    run.add_argument("--metric", action="append", default=[], metavar="NAME=REGEX")
-    run.add_argument("-e", "--env", action="append", default=[], metavar="VAR=VALUE")
+    _job_arguments(run)
     run.add_argument("--job-name")
     run.add_argument("--base-job-name")
     run.set_defaults(handler=_run)
@@ -85,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--accept")
     predict.set_defaults(handler=_predict)
 
+    _tune_parsers(commands)
+
     endpoints = commands.add_parser("endpoints", help="list running endpoints")
     endpoints.set_defaults(handler=_endpoints)
     stop = commands.add_parser("stop", help="stop an endpoint")
@@ -92,6 +89,57 @@ def _parser() -> argparse.ArgumentParser:
     stop.add_argument("--all", action="store_true")
     stop.set_defaults(handler=_stop)
     return parser
+
+
+def _job_arguments(parser: argparse.ArgumentParser) -> None:
+    """What `run` and `tune` share: the training job every trial is."""
+    parser.add_argument("entry_point")
+    parser.add_argument("--source-dir", type=Path)
+    parser.add_argument("-H", "--hyperparameter", action="append", default=[], metavar="NAME=VALUE",
+                        help="a JSON value (3, 0.1, true, [1,2]) or else a string")
+    parser.add_argument("-c", "--channel", action="append", default=[], metavar="NAME=PATH|URI")
+    parser.add_argument("--instance-count", type=int, default=1)
+    parser.add_argument("--framework", default="generic", choices=["generic", "chainer", "tensorflow"])
+    parser.add_argument("--output", help="local dir or s3:// prefix for the artifacts (default: the job dir)")
+    parser.add_argument("--metric", action="append", default=[], metavar="NAME=REGEX")
+    parser.add_argument("-e", "--env", action="append", default=[], metavar="VAR=VALUE")
+
+
+def _tune_parsers(commands: Any) -> None:
+    tune = commands.add_parser("tune", help="run a hyperparameter tuning job")
+    _job_arguments(tune)
+    tune.add_argument("--range", action="append", default=[], required=True,
+                      metavar="NAME=continuous:MIN:MAX[:SCALING]|integer:MIN:MAX[:SCALING]|categorical:A,B")
+    tune.add_argument("--objective", required=True, help="the metric (one of --metric) to optimise")
+    tune.add_argument("--objective-type", default="Maximize", choices=["Maximize", "Minimize"])
+    tune.add_argument("--objective-reduction", default="last", help="last (SageMaker), best, or mean-last-K")
+    tune.add_argument("--strategy", default="Bayesian", choices=["Bayesian", "Random", "Grid", "Hyperband"])
+    tune.add_argument("--bayesian-method", default="tpe", choices=["tpe", "gp"])
+    tune.add_argument("--max-jobs", type=int)
+    tune.add_argument("--max-parallel-jobs", type=int, default=1)
+    tune.add_argument("--max-runtime", type=float, metavar="SECONDS")
+    tune.add_argument("--early-stopping", default="Off", choices=["Off", "Auto"])
+    tune.add_argument("--target", type=float, help="complete once a job reaches this objective value")
+    tune.add_argument("--max-jobs-not-improving", type=int)
+    tune.add_argument("--max-failed-jobs", type=int)
+    tune.add_argument("--max-retries", type=int, default=0)
+    tune.add_argument("--seed", type=int)
+    tune.add_argument("--warm-start", action="append", default=[], metavar="PARENT_TUNING_JOB")
+    tune.add_argument("--warm-start-type", default="IdenticalDataAndAlgorithm",
+                      choices=["IdenticalDataAndAlgorithm", "TransferLearning"])
+    tune.add_argument("--storage", help="journal file or postgresql:// URL shared by several tuner processes")
+    tune.add_argument("--job-name", help="the tuning job's name; give the same one to join a running job")
+    tune.add_argument("--base-job-name")
+    tune.set_defaults(handler=_tune)
+
+    tuning = commands.add_parser("tuning", help="look at a tuning job")
+    tuning.add_argument("action", choices=["describe", "analytics", "deploy"])
+    tuning.add_argument("tuning_job")
+    tuning.add_argument("--storage")
+    tuning.add_argument("--csv", type=Path, help="analytics: also write the table here")
+    tuning.add_argument("--port", type=int)
+    tuning.add_argument("--name")
+    tuning.set_defaults(handler=_tuning)
 
 
 def _home(args: argparse.Namespace) -> tuple[Path, Path]:
@@ -120,6 +168,10 @@ def json_or_text(value: str) -> Any:
         return value
 
 
+def _hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
+    return {name: json_or_text(value) for name, value in pairs(args.hyperparameter, "hyperparameter").items()}
+
+
 def _run(args: argparse.Namespace) -> int:
     from local_mode.channels import parse_channels
     from local_mode.metrics import metric_definitions
@@ -131,9 +183,7 @@ def _run(args: argparse.Namespace) -> int:
     spec = TrainingJobSpec(
         entry_point=args.entry_point,
         source_dir=args.source_dir,
-        hyperparameters={
-            name: json_or_text(value) for name, value in pairs(args.hyperparameter, "hyperparameter").items()
-        },
+        hyperparameters=_hyperparameters(args),
         channels=parse_channels(pairs(args.channel, "channel")),
         instance_count=args.instance_count,
         jobs_dir=jobs_dir,
@@ -152,6 +202,71 @@ def _run(args: argparse.Namespace) -> int:
     for point in result.description.get("FinalMetricDataList", []):
         print(f"Metric {point['MetricName']} = {point['Value']}")
     return 0 if result.status == "Completed" else (130 if result.status == "Stopped" else FAILED)
+
+
+def _estimator(args: argparse.Namespace) -> Any:
+    from local_mode.estimator import Estimator
+
+    jobs_dir, endpoints_dir = _home(args)
+    return Estimator(
+        args.entry_point,
+        source_dir=args.source_dir,
+        hyperparameters=_hyperparameters(args),
+        instance_count=args.instance_count,
+        output_path=args.output,
+        metric_definitions=pairs(args.metric, "metric"),
+        environment=pairs(args.env, "env"),
+        framework=args.framework,
+        jobs_dir=jobs_dir,
+        endpoints_dir=endpoints_dir,
+    )
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from local_mode.tuning.ranges import parse_range
+    from local_mode.tuning.tuner import HyperparameterTuner
+
+    estimator = _estimator(args)
+    tuner = HyperparameterTuner(
+        estimator,
+        args.objective,
+        dict(parse_range(text) for text in args.range),
+        strategy=args.strategy,
+        objective_type=args.objective_type,
+        objective_reduction=args.objective_reduction,
+        max_jobs=args.max_jobs,
+        max_parallel_jobs=args.max_parallel_jobs,
+        max_runtime_in_seconds=args.max_runtime,
+        early_stopping_type=args.early_stopping,
+        random_seed=args.seed,
+        base_tuning_job_name=args.base_job_name,
+        target_objective_value=args.target,
+        max_jobs_not_improving=args.max_jobs_not_improving,
+        max_failed_jobs=args.max_failed_jobs,
+        max_retries=args.max_retries,
+        warm_start_parents=args.warm_start,
+        warm_start_type=args.warm_start_type,
+        storage=args.storage,
+        bayesian_method=args.bayesian_method,
+    )
+    result = tuner.fit(_channels_argument(args), job_name=args.job_name)
+    print(f"Record: {result.tuning_dir / 'describe.json'}")
+    if result.best_training_job:
+        print(f"Best training job: {result.best_training_job}")
+    return 0 if result.status == "Completed" else (130 if result.status == "Stopped" else FAILED)
+
+
+def _channels_argument(args: argparse.Namespace) -> dict[str, str]:
+    return pairs(args.channel, "channel")
+
+
+def _tuning(args: argparse.Namespace) -> int:
+    from local_mode.tuning.tooling import tuning_action
+
+    jobs_dir, endpoints_dir = _home(args)
+    print(tuning_action(args.action, args.tuning_job, storage=args.storage, tuning_root=jobs_dir.parent / "tuning",
+                        endpoints_dir=endpoints_dir, csv=args.csv, port=args.port, name_for_endpoint=args.name))
+    return 0
 
 
 def _jobs(args: argparse.Namespace) -> int:
