@@ -21,5 +21,6 @@ def deploy_best(result: Any, estimator: Any, *, port: int | None, name: str | No
         port=port, name=name, workers=workers, jobs_dir=job_dir.parent, endpoints_dir=Path(estimator.endpoints_dir),
         console=estimator.console,
     )
-    return Predictor(record.url, content_type=estimator.preset.content_type, endpoints_dir=Path(estimator.endpoints_dir),
+    endpoints_dir = Path(estimator.endpoints_dir)
+    return Predictor(record.url, content_type=estimator.preset.content_type, endpoints_dir=endpoints_dir,
                      name=record.name, owned=True)

@@ -116,9 +116,10 @@ def grid_size(ranges: Mapping[str, ParameterRange]) -> int:
 
 
 def describe_range(name: str, parameter: ParameterRange) -> dict[str, Any]:
-    """SageMaker's `ParameterRanges` entry shape (bounds as strings)."""
+    """SageMaker's `ParameterRanges` entry shape (bounds as strings; categorical values kept as
+    JSON values, so a range read back is the same range)."""
     if isinstance(parameter, CategoricalParameter):
-        return {"Name": name, "Type": "Categorical", "Values": [str(value) for value in parameter.values]}
+        return {"Name": name, "Type": "Categorical", "Values": [_plain(value) for value in parameter.values]}
     kind = "Integer" if isinstance(parameter, IntegerParameter) else "Continuous"
     return {"Name": name, "Type": kind, "MinValue": str(parameter.min_value), "MaxValue": str(parameter.max_value),
             "ScalingType": parameter.scaling_type}

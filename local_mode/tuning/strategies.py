@@ -66,7 +66,7 @@ def make_sampler(strategy: str, ranges: Mapping[str, ParameterRange], seed: int 
     if strategy == "Grid":
         space = {name: list(parameter.values) for name, parameter in ranges.items()
                  if isinstance(parameter, CategoricalParameter)}
-        return optuna.samplers.GridSampler(space, seed=seed)
+        return _grid_sampler(space, seed)
     if strategy == "Bayesian" and bayesian_method == "gp":
         return optuna.samplers.GPSampler(seed=seed)
     if bayesian_method not in ("tpe", "gp"):
@@ -80,3 +80,18 @@ def make_pruner(strategy: str, min_resource: int, max_resource: int | None) -> A
     if strategy == "Hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=min_resource, max_resource=max_resource or "auto")
     return optuna.pruners.NopPruner()
+
+
+def _grid_sampler(space: Mapping[str, list[Any]], seed: int | None) -> Any:
+    """Optuna's grid sampler, minus its habit of calling `study.stop()` (which only works inside
+    `optimize`, and we drive the study with ask and tell: the budget ends the job instead)."""
+    import optuna
+
+    class GridWithoutStop(optuna.samplers.GridSampler):
+        def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+            try:
+                super().after_trial(study, trial, state, values)
+            except RuntimeError:
+                pass
+
+    return GridWithoutStop(dict(space), seed=seed)

@@ -25,7 +25,6 @@ from local_mode.describe import iso_time, write_description
 from local_mode.errors import LocalModeError
 from local_mode.metrics import MetricCollector, MetricDefinition, metric_definitions
 from local_mode.names import validate_name
-from local_mode.progress import human_seconds
 from local_mode.settings import s3_endpoint_url
 from local_mode.training import JobControl, TrainingJobResult, TrainingJobSpec, check_spec, run_training_job
 from local_mode.tuning import records as r
@@ -273,7 +272,12 @@ class HyperparameterTuner:
         return False
 
     def _warm_start_from(self, study: Any, parent: str) -> None:
-        """Copy a parent tuning job's finished trials into this study (not counted as our jobs)."""
+        """Copy a parent tuning job's finished trials into this study (not counted as our jobs).
+
+        A parent's value outside our ranges is left out of the copied trial's parameters (Optuna
+        keeps one search space per name); the trial's objective series still informs early
+        stopping, and its other parameters the sampler.
+        """
         import optuna
 
         source = _load_study(parent, self.storage_url, self.tuning_root / parent)
@@ -283,14 +287,20 @@ class HyperparameterTuner:
         if parent_config.get("ObjectiveMetricName") != self.objective.metric_name:
             raise LocalModeError(f"warm start parent {parent} tuned {parent_config.get('ObjectiveMetricName')!r}, "
                                  f"not {self.objective.metric_name!r}")
+        parent_names = {entry["Name"] for entry in parent_config.get("ParameterRanges", [])}
+        if parent_names != set(self.ranges):
+            raise LocalModeError(f"warm start parent {parent} tuned {sorted(parent_names)}, not {sorted(self.ranges)}")
         for record in r.trial_records(source):
-            if record.final_value is None or set(record.tuned) != set(self.ranges):
+            if record.final_value is None:
                 continue
-            params = {name: sampled_value(self.ranges[name], record.tuned[name]) for name in self.ranges}
-            distributions = {name: distribution(parameter) for name, parameter in self.ranges.items()}
-            if not all(distributions[n]._contains(distributions[n].to_internal_repr(v))  # noqa: SLF001
-                       for n, v in params.items()):
-                continue  # outside our (changed) ranges
+            params: dict[str, Any] = {}
+            distributions: dict[str, Any] = {}
+            for name, ours in self.ranges.items():
+                value = sampled_value(ours, record.tuned[name])
+                candidate = distribution(ours)
+                if _contains(candidate, value):
+                    params[name] = value
+                    distributions[name] = candidate
             attrs = {**source.trials[record.number].user_attrs, r.PARENT: parent}
             study.add_trial(optuna.trial.create_trial(
                 params=params, distributions=distributions, value=record.final_value, user_attrs=attrs,
@@ -340,7 +350,7 @@ class _Loop:
         self.distributions = {name: distribution(parameter) for name, parameter in tuner.ranges.items()}
         self.started = time.monotonic()
         self.interrupted = False
-        self.board = _board(tuner)
+        self.board = _Board(tuner, study)
 
     def run(self) -> tuple[str, str | None, str | None]:
         """(status, completion reason, failure reason) of the tuning job as this process saw it."""
@@ -566,6 +576,13 @@ class _Loop:
         self.board.tick({running.job_name: now - running.started for running in self.running.values()})
 
 
+def _contains(candidate: Any, value: Any) -> bool:
+    try:
+        return bool(candidate._contains(candidate.to_internal_repr(value)))  # noqa: SLF001
+    except (ValueError, TypeError):
+        return False
+
+
 def _not_improving_streak(records: Sequence[r.TrialRecord], objective: Objective) -> int:
     """Jobs, in the order they ended, since the last one that beat the best by 1% or more."""
     ended = sorted((rec for rec in records if rec.final_value is not None and rec.end_time),
@@ -583,48 +600,40 @@ def _not_improving_streak(records: Sequence[r.TrialRecord], objective: Objective
     return streak
 
 
-class _EventBoard:
-    """Prints one line per job event; the richer live table lives in `live.py`."""
+class _Board:
+    """Feeds the live view (`live.TrialBoard`) from the study: at once on events, else twice a second."""
 
-    def __init__(self, tuner: HyperparameterTuner) -> None:
+    REFRESH = 0.5
+
+    def __init__(self, tuner: HyperparameterTuner, study: Any) -> None:
+        from local_mode.tuning.live import TrialBoard
+
         self.tuner = tuner
-        self.stream = tuner.console
-        self.best: float | None = None
-        self.last_tick = time.monotonic()
+        self.study = study
+        self.view = (TrialBoard(tuner.console, tuner.objective.metric_name, tuner.objective.objective_type)
+                     if tuner.console is not None else None)
+        self.refreshed = 0.0
 
     def started(self, job_name: str, tuned: Mapping[str, Any]) -> None:
-        values = ", ".join(f"{name}={_short(value)}" for name, value in tuned.items())
-        self._say(f"  started {job_name}: {values}")
+        self.refreshed = 0.0
 
     def ended(self, job_name: str, status: str, value: float | None, note: str | None) -> None:
-        objective = self.tuner.objective
-        text = f"  {status.lower()} {job_name}"
-        if value is not None:
-            text += f": {objective.metric_name} = {value:g}"
-            if self.best is None or objective.worse(self.best, value):
-                self.best = value
-                text += " (best so far)"
-        if note:
-            text += f" [{note}]"
-        self._say(text)
+        self.refreshed = 0.0
 
     def tick(self, running: Mapping[str, float]) -> None:
         now = time.monotonic()
-        if running and now - self.last_tick >= 30:
-            self.last_tick = now
-            self._say("  running: " + ", ".join(f"{name} {human_seconds(s)}" for name, s in running.items()))
+        if self.view is None or now - self.refreshed < self.REFRESH:
+            return
+        self.refreshed = now
+        with self.tuner._lock:
+            records = r.trial_records(self.study)
+        self.view.update(records, running, r.best_record(records, self.tuner.objective.objective_type))
 
     def close(self) -> None:
-        return None
-
-    def _say(self, text: str) -> None:
-        if self.stream is not None:
-            self.stream.write(text + "\n")
-            self.stream.flush()
-
-
-def _board(tuner: HyperparameterTuner) -> _EventBoard:
-    return _EventBoard(tuner)
+        self.refreshed = 0.0
+        self.tick({})
+        if self.view is not None:
+            self.view.close()
 
 
 def _short(value: Any) -> str:
