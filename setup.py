@@ -10,12 +10,14 @@ EXTRAS = {
     "s3": ["boto3>=1.28,<2"],
     "gzip": ["isal>=1.6,<2"],
     "serving": ["gunicorn>=22,<24", "numpy>=1.24,<3"],
-    "tuning": ["optuna>=3.6,<5", "pandas>=2.0,<3", "matplotlib>=3.7,<4"],
+    "tuning": ["optuna>=4.0,<6", "pandas>=2.0,<3", "matplotlib>=3.7,<4"],
     # chainer ships only a source package, which needs setuptools<70 and --no-build-isolation (see README).
     "chainer": ["chainer>=7.8,<8", "numpy>=1.24,<2", "mpi4py>=3.1,<5"],
     "examples": ["scikit-learn>=1.3,<2", "matplotlib>=3.7,<4"],
     # tf-keras gives legacy (TF1 framework-mode) scripts tf.compat.v1.layers under Keras 3.
     "tensorflow": ["tensorflow>=2.16,<3", "tf-keras>=2.16,<3", "mpi4py>=3.1,<5"],
+    # A PostgreSQL RDB storage shared by several tuners; the server itself comes from apt (postgresql).
+    "postgres": ["psycopg2-binary>=2.9,<3", "sqlalchemy>=2,<3"],
 }
 EXTRAS["test"] = sorted(
     {
@@ -33,6 +35,8 @@ EXTRAS["test"] = sorted(
         *EXTRAS["s3"],
         *EXTRAS["gzip"],
         *EXTRAS["serving"],
+        *EXTRAS["tuning"],
+        *EXTRAS["postgres"],
     }
 )
 EXTRAS["bench"] = ["numpy>=1.24,<3", *EXTRAS["gzip"]]
