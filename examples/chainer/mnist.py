@@ -57,6 +57,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=64)
+    # Adam's step size (alpha); an addition to the public example's arguments, for tuning it.
+    parser.add_argument("--learning-rate", type=float, default=0.001)
     parser.add_argument("--output-dir", type=str, default=os.environ.get("SM_OUTPUT_DIR"))
     parser.add_argument("--model-dir", type=str, default=os.environ.get("SM_MODEL_DIR"))
     parser.add_argument("--train", type=str, default=os.environ.get("SM_CHANNEL_TRAIN"))
@@ -83,7 +85,7 @@ def train(args: argparse.Namespace) -> None:
     model = build_model()
     if device >= 0:
         model.to_device(device)
-    optimizer = chainer.optimizers.Adam()
+    optimizer = chainer.optimizers.Adam(alpha=args.learning_rate)
     optimizer.setup(model)
 
     train_iter = chainer.iterators.SerialIterator(train_data, args.batch_size)

@@ -1,10 +1,11 @@
-"""The whole local workflow on real handwritten digits: train the Chainer MNIST example, deploy
-the model to a local endpoint, classify held-out digits through it and print the accuracy.
+"""The whole local workflow on real handwritten digits: train the Chainer MNIST example, tune its
+learning rate, deploy the best job's model to a local endpoint, classify held-out digits through
+it and print the accuracy.
 
 No cloud account, no Docker: the job runs under the runtime's `train`, the endpoint under its
 `serve`, and everything lands in a temporary home unless `--home` says otherwise.
 
-    python examples/local_mode/mnist_demo.py [--epochs 3] [--samples 200] [--home DIR]
+    python examples/local_mode/mnist_demo.py [--epochs 3] [--trials 3] [--samples 200] [--home DIR]
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from local_mode import Chainer
 from local_mode.endpoints import free_port
+from local_mode.tuning.ranges import ContinuousParameter
+from local_mode.tuning.tuner import HyperparameterTuner
 
 EXAMPLES = Path(__file__).resolve().parent.parent
 
@@ -33,6 +37,7 @@ def make_digits(out: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--trials", type=int, default=3, help="tuning jobs for the learning rate (0: no tuning)")
     parser.add_argument("--samples", type=int, default=200, help="test digits to classify through the endpoint")
     parser.add_argument("--home", type=Path, help="where jobs and endpoints are kept (default: a temporary dir)")
     args = parser.parse_args()
@@ -53,9 +58,20 @@ def main() -> int:
         final = {point["MetricName"]: point["Value"] for point in job.description["FinalMetricDataList"]}
         print(f"Trained {job.name}: validation accuracy {final.get('validation-accuracy')}, model {job.model_data}")
 
+        deployable: Any = estimator
+        if args.trials > 0:
+            tuner = HyperparameterTuner(
+                estimator, "validation-accuracy", {"learning-rate": ContinuousParameter(0.0002, 0.01, "Logarithmic")},
+                strategy="Random", max_jobs=args.trials, max_parallel_jobs=args.trials, random_seed=0,
+            )
+            tuning = tuner.fit({"train": data / "train", "test": data / "test"})
+            print(f"Tuned the learning rate over {args.trials} jobs: best {tuning.best_training_job}")
+            print(tuner.analytics()[["learning-rate", "TrainingJobName", "FinalObjectiveValue"]].to_string(index=False))
+            deployable = tuner
+
         test = np.load(data / "test" / "test.npz")
         images, labels = test["images"][: args.samples], test["labels"][: args.samples]
-        with estimator.deploy(port=free_port()) as predictor:
+        with deployable.deploy(port=free_port()) as predictor:
             scores = np.asarray(predictor.predict(images))
         predicted = scores.argmax(axis=1)
         accuracy = float((predicted == labels).mean())
