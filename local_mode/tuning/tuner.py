@@ -42,6 +42,7 @@ from local_mode.tuning.strategies import check_strategy, hyperband_max_resource,
 
 NAME_LENGTH = 32
 POLL_SECONDS = 0.05
+CRITERIA_INTERVAL = 0.5
 IMPROVEMENT = 0.01  # SageMaker's "improve by 1% or greater"
 
 
@@ -359,14 +360,21 @@ class _Loop:
         completion: str | None = None
         failure: str | None = None
         launching = True
+        checked = 0.0
         try:
             while True:
-                self._collect_finished()
+                changed = self._collect_finished()
                 if self.interrupted:
                     self._stop_all("the tuning job was stopped")
                     self._drain()
                     return "Stopped", None, None
-                ended = self._ended_by_criteria()
+                # The criteria read the whole study (a database round trip when shared): after a job
+                # ends, and otherwise a few times a second, not on every poll.
+                now = time.monotonic()
+                ended = None
+                if changed or now - checked >= CRITERIA_INTERVAL:
+                    checked = now
+                    ended = self._ended_by_criteria()
                 if ended is not None:
                     kind, reason, stop_running = ended
                     launching = False
@@ -482,14 +490,17 @@ class _Loop:
 
     # Finishing ------------------------------------------------------------------------------
 
-    def _collect_finished(self) -> None:
+    def _collect_finished(self) -> bool:
+        """Tell the study about every job that ended; True if any did."""
+        any_ended = False
         while True:
             try:
                 running, result, error = self.finished.get_nowait()
             except queue.Empty:
-                return
+                return any_ended
             self.running.pop(running.trial.number, None)
             self._tell(running, result, error)
+            any_ended = True
 
     def _tell(self, running: _Running, result: TrainingJobResult | None, error: str | None) -> None:
         tuner = self.tuner
