@@ -253,7 +253,8 @@ def _tune(args: argparse.Namespace) -> int:
     print(f"Record: {result.tuning_dir / 'describe.json'}")
     if result.best_training_job:
         print(f"Best training job: {result.best_training_job}")
-    return 0 if result.status == "Completed" else (130 if result.status == "Stopped" else FAILED)
+    # InProgress: this process's share is done while other tuner processes still run jobs.
+    return 0 if result.status in ("Completed", "InProgress") else (130 if result.status == "Stopped" else FAILED)
 
 
 def _channels_argument(args: argparse.Namespace) -> dict[str, str]:

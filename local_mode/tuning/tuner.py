@@ -161,12 +161,19 @@ class HyperparameterTuner:
         template = check_spec(self._spec(inputs, job_name=None))
         tuning_dir = self.tuning_root / name
         storage = _open(self.storage_url, tuning_dir)
-        study = optuna.create_study(
-            study_name=name, storage=storage, direction=self.objective.direction, load_if_exists=True,
-            sampler=make_sampler(self.strategy, self.ranges, self.seed, self.bayesian_method),
-            pruner=make_pruner(self.strategy, self.min_resource, self.max_resource),
-        )
-        joined = self._configure(study, name, template)
+        options = {
+            "study_name": name, "storage": storage,
+            "sampler": make_sampler(self.strategy, self.ranges, self.seed, self.bayesian_method),
+            "pruner": make_pruner(self.strategy, self.min_resource, self.max_resource),
+        }
+        try:
+            # Creating is atomic in the storage: exactly one process creates, the others join.
+            study = optuna.create_study(direction=self.objective.direction, **options)
+            joined = False
+        except optuna.exceptions.DuplicatedStudyError:
+            study = optuna.load_study(**options)
+            joined = True
+        self._configure(study, name, template, joined)
         if self.console is not None:
             verb = "Joined" if joined else "Started"
             self.console.write(f"{verb} tuning job {name} ({self.strategy}, up to {self.max_jobs} jobs, "
@@ -229,8 +236,8 @@ class HyperparameterTuner:
             raw_hyperparameters={"_tuning_objective_metric": self.objective.metric_name},
         )
 
-    def _configure(self, study: Any, name: str, template: TrainingJobSpec) -> bool:
-        """Record the configuration (first process) or check that ours matches it (a joining process)."""
+    def _configure(self, study: Any, name: str, template: TrainingJobSpec, joined: bool) -> None:
+        """Record the configuration (the creating process) or check that ours matches it (a joining one)."""
         config = {
             "TuningJobName": name,
             "Strategy": self.strategy,
@@ -258,19 +265,21 @@ class HyperparameterTuner:
             "WarmStartType": self.warm_start_type if self.parents else None,
             "CreationTime": iso_time(time.time()),
         }
+        if joined:
+            existing = _wait_for_config(study, name)
+            for key in ("Strategy", "ObjectiveMetricName", "ObjectiveType", "ParameterRanges", "MaxJobs"):
+                if existing.get(key) != config[key]:
+                    raise LocalModeError(f"tuning job {name} already exists with another {key}: "
+                                         f"{existing.get(key)!r}, not {config[key]!r}")
+            if existing and study.user_attrs.get(r.STATUS) != "InProgress":
+                raise LocalModeError(f"tuning job {name} has ended ({study.user_attrs.get(r.STATUS)}): "
+                                     "give a new name, or warm start from it")
+            return
         with self._lock:
-            existing = study.user_attrs.get(r.CONFIG)
-            if existing is not None:
-                for key in ("Strategy", "ObjectiveMetricName", "ObjectiveType", "ParameterRanges", "MaxJobs"):
-                    if existing.get(key) != config[key]:
-                        raise LocalModeError(f"tuning job {name} already exists with another {key}: "
-                                             f"{existing.get(key)!r}, not {config[key]!r}")
-                return True
-            study.set_user_attr(r.CONFIG, config)
-            study.set_user_attr(r.STATUS, "InProgress")
             for parent in self.parents:
                 self._warm_start_from(study, parent)
-        return False
+            study.set_user_attr(r.STATUS, "InProgress")
+            study.set_user_attr(r.CONFIG, config)  # last: a joining process waits for it
 
     def _warm_start_from(self, study: Any, parent: str) -> None:
         """Copy a parent tuning job's finished trials into this study (not counted as our jobs).
@@ -311,7 +320,12 @@ class HyperparameterTuner:
     def _finish(self, study: Any, tuning_dir: Path, status: tuple[str, str | None, str | None]) -> TuningJobResult:
         state, completion, failure = status
         with self._lock:
-            if study.user_attrs.get(r.STATUS) == "InProgress" or state in ("Stopped", "Failed"):
+            elsewhere = [rec for rec in r.trial_records(study) if rec.job_status == "InProgress"]
+            if state == "Completed" and elsewhere:
+                # Other tuner processes still run jobs of this tuning job: the last one to end completes it.
+                if self.console is not None:
+                    self.console.write(f"This tuner's share is done; {len(elsewhere)} job(s) still run elsewhere\n")
+            elif study.user_attrs.get(r.STATUS) == "InProgress" or state in ("Stopped", "Failed"):
                 study.set_user_attr(r.STATUS, state)
                 study.set_user_attr(r.END_TIME, iso_time(time.time()))
                 if completion:
@@ -546,8 +560,8 @@ class _Loop:
         with tuner._lock:
             status = self.study.user_attrs.get(r.STATUS)
             records = r.trial_records(self.study)
-        if status in ("Stopped", "Failed", "Completed"):
-            return "Completed" if status == "Completed" else "Failed", f"another tuner ended it ({status})", True
+        if status in ("Stopped", "Failed"):
+            return "Failed", f"another tuner ended it ({status})", True
         finals = [rec for rec in records if rec.job_status != "InProgress"]
         failed = [rec for rec in finals if rec.job_status == "Failed" and not self._retried(rec)]
         if tuner.max_failed is not None and len(failed) >= tuner.max_failed:
@@ -585,6 +599,18 @@ class _Loop:
     def _refresh_board(self) -> None:
         now = time.monotonic()
         self.board.tick({running.job_name: now - running.started for running in self.running.values()})
+
+
+def _wait_for_config(study: Any, name: str, timeout: float = 60.0) -> dict[str, Any]:
+    """The creating process writes the configuration just after creating the study."""
+    deadline = time.monotonic() + timeout
+    while True:
+        config = study.user_attrs.get(r.CONFIG)
+        if config is not None:
+            return dict(config)
+        if time.monotonic() > deadline:
+            raise LocalModeError(f"tuning job {name} exists but was never configured (its creator died?)")
+        time.sleep(0.1)
 
 
 def _contains(candidate: Any, value: Any) -> bool:
