@@ -41,6 +41,8 @@ _REASONS = {
     503: "Service Unavailable",
     504: "Gateway Timeout",
 }
+#: Bodies up to this many times the limit are read (and dropped) before the 413 goes out.
+DRAIN_FACTOR = 4
 
 
 class InvocationApp:
@@ -125,6 +127,10 @@ class InvocationApp:
             except ValueError:
                 raise InvalidInput(f"invalid Content-Length {length_header!r}") from None
             if length > self.max_payload_bytes:
+                if length <= DRAIN_FACTOR * self.max_payload_bytes:
+                    # Read the body first so the client, still sending, gets this 413 rather than a
+                    # broken pipe; a body far over the limit is not worth reading.
+                    _discard(stream, length)
                 raise PayloadTooLarge(f"body of {length} bytes is over the limit of {self.max_payload_bytes} bytes")
             body: bytes = stream.read(length) if length > 0 else b""
             return body
@@ -132,6 +138,15 @@ class InvocationApp:
         if len(body) > self.max_payload_bytes:
             raise PayloadTooLarge(f"body is over the limit of {self.max_payload_bytes} bytes")
         return body
+
+
+def _discard(stream: Any, length: int) -> None:
+    remaining = length
+    while remaining > 0:
+        chunk = stream.read(min(remaining, 64 * 1024))
+        if not chunk:
+            return
+        remaining -= len(chunk)
 
 
 def _error(error: ServingError) -> tuple[int, bytes, str]:
