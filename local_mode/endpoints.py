@@ -29,10 +29,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple, TextIO
+from typing import Any, NamedTuple, Protocol, TextIO
 from urllib.parse import unquote, urlparse
 
+from local_mode.backends import DOCKER, check_backend
 from local_mode.describe import iso_time
+from local_mode.docker_cli import CONTAINER_BASE_DIR, check_image
+from local_mode.docker_endpoints import ServeContainer, remove_container, save_logs
 from local_mode.errors import LocalModeError
 from local_mode.names import unique_name, validate_name
 from local_mode.presets import FrameworkPreset
@@ -65,6 +68,8 @@ class EndpointRecord(NamedTuple):
     #: ISO 8601 time (UTC) at which the endpoint answered its first healthy /ping.
     started: str
     directory: str
+    #: The Docker container serving it (`--backend docker`; `pid` is its serve); empty for a local serve.
+    container: str = ""
 
     def to_json(self) -> str:
         return json.dumps(self._asdict(), indent=2) + "\n"
@@ -75,10 +80,10 @@ class EndpointRecord(NamedTuple):
         document = json.loads(text)
         if not isinstance(document, dict):
             raise ValueError("expected a JSON object")
-        missing = [field for field in cls._fields if field not in document]
+        missing = [field for field in cls._fields if field not in document and field not in cls._field_defaults]
         if missing:
             raise ValueError(f"missing {', '.join(missing)}")
-        record = cls(**{field: document[field] for field in cls._fields})
+        record = cls(**{field: document[field] for field in cls._fields if field in document})
         if not isinstance(record.port, int) or not isinstance(record.pid, int) or record.pid <= 0:
             raise ValueError("port and pid must be positive integers")
         return record
@@ -101,11 +106,14 @@ def deploy(
     s3_endpoint_url: str | None = None,
     wait_seconds: float = 180.0,
     console: TextIO | None = None,
+    backend: str = "local",
+    image: str | None = None,
 ) -> EndpointRecord:
     """Serve `model_data` on a local port; returns once /ping is 200, or raises with serve's reason.
 
-    Every argument is checked (model file, code, name, port) before anything is created or started,
-    so a bad one leaves no trace.
+    Every argument is checked (model file, code, name, port, backend and image) before anything is
+    created or started, so a bad one leaves no trace. `backend="docker"` serves in a container of
+    `image` (local_mode.docker_endpoints) instead of a local process.
     """
     endpoints_dir = Path(endpoints_dir)
     local_model = _local_model(model_data)
@@ -121,6 +129,10 @@ def deploy(
     directory = endpoints_dir / name
     _check_name_free(name, directory)
     check_port_free(port)
+    check_backend(backend, image)
+    image = image if backend == DOCKER else None
+    if image is not None:
+        check_image(image)
 
     try:
         endpoints_dir.mkdir(parents=True, exist_ok=True)
@@ -130,18 +142,23 @@ def deploy(
     except OSError as error:
         raise LocalModeError(f"cannot create the endpoint dir {directory}: {error.strerror or error}") from error
 
-    process: subprocess.Popen[bytes] | None = None
+    process: subprocess.Popen[bytes] | ServeContainer | None = None
     try:
         _stage_model(model_data, local_model, directory, s3_endpoint_url)
         if code_source is not None:
             _copy_code(code_source, directory / "code")
         env = serve_environment(
-            directory, port, framework, program=program, has_code=code_source is not None, workers=workers,
-            environment=environment, s3_endpoint_url=s3_endpoint_url,
+            CONTAINER_BASE_DIR if image is not None else directory, port, framework, program=program,
+            has_code=code_source is not None, workers=workers, environment=environment, s3_endpoint_url=s3_endpoint_url,
         )
-        process = _start_serve(directory, env)
+        if image is not None:
+            process = ServeContainer.start(name, image, directory, env, environment_names=environment or {})
+        else:
+            process = _start_serve(directory, env)
         _wait_ready(process, port, wait_seconds)
     except BaseException as error:
+        if isinstance(process, ServeContainer):
+            save_logs(process.name, directory / LOG_FILE)
         tail = _log_tail(directory)  # before our SIGTERM adds gunicorn's lines about it
         _abandon(directory, process)
         if isinstance(error, LocalModeError) and process is not None:
@@ -161,11 +178,13 @@ def deploy(
         framework=framework.name,
         started=iso_time(time.time()),
         directory=str(directory),
+        container=process.name if isinstance(process, ServeContainer) else "",
     )
     write_record(directory / RECORD_FILE, record)
     if console is not None:
+        where = f"container {record.container}" if record.container else f"pid {record.pid}"
         console.write(
-            f"Endpoint {name} is serving {model_data} at {record.url} (pid {record.pid}); "
+            f"Endpoint {name} is serving {model_data} at {record.url} ({where}); "
             f"stop it with: container-runtime stop {name}\n"
         )
         console.flush()
@@ -352,7 +371,13 @@ def _start_serve(directory: Path, env: Mapping[str, str]) -> subprocess.Popen[by
     return process
 
 
-def _wait_ready(process: subprocess.Popen[bytes], port: int, wait_seconds: float) -> None:
+class _Serving(Protocol):
+    """A serve process or container: `poll()` is None while it runs, else its exit status."""
+
+    def poll(self) -> int | None: ...
+
+
+def _wait_ready(process: _Serving, port: int, wait_seconds: float) -> None:
     """Poll /ping until 200; LocalModeError when serve exits, reports a failed model, or takes too long."""
     deadline = time.monotonic() + wait_seconds
     pause = 0.05
@@ -398,9 +423,11 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return document if isinstance(document, dict) else {}
 
 
-def _abandon(directory: Path, process: subprocess.Popen[bytes] | None) -> None:
+def _abandon(directory: Path, process: subprocess.Popen[bytes] | ServeContainer | None) -> None:
     """After a failed start: end serve, drop the model and code copies, keep serve.log."""
-    if process is not None:
+    if isinstance(process, ServeContainer):
+        remove_container(process.name, FAILED_START_GRACE_SECONDS, None)
+    elif process is not None:
         _terminate(process.pid, FAILED_START_GRACE_SECONDS)
     for child in ("model", "code", "download", RECORD_FILE):
         path = directory / child
@@ -463,7 +490,7 @@ def sweep_endpoints(endpoints_dir: Path) -> tuple[list[EndpointRecord], list[End
         if process_alive(record.pid):
             live.append(record)
         else:
-            _remove_record(path)
+            _forget(record, path)
             logger.info("Endpoint %s is gone (serve pid %d exited); removed its record", record.name, record.pid)
             stale.append(record)
     return live, stale
@@ -482,7 +509,7 @@ def find_endpoint(name: str, endpoints_dir: Path) -> EndpointRecord:
         raise LocalModeError(f"no endpoint named {name!r} in {endpoints_dir}")
     record = read_record(path)
     if not process_alive(record.pid):
-        _remove_record(path)
+        _forget(record, path)
         raise LocalModeError(
             f"endpoint {name} is no longer running (serve pid {record.pid} exited); see {path.parent / LOG_FILE}"
         )
@@ -499,10 +526,19 @@ def stop_endpoint(name: str, endpoints_dir: Path, grace_seconds: float = 30.0) -
     if not path.is_file():
         raise LocalModeError(f"no endpoint named {name!r} in {endpoints_dir}")
     record = read_record(path)
-    if process_alive(record.pid):
+    if record.container:
+        remove_container(record.container, grace_seconds, path.parent / LOG_FILE)
+    elif process_alive(record.pid):
         _terminate(record.pid, grace_seconds)
     _remove_record(path)
     return record
+
+
+def _forget(record: EndpointRecord, path: Path) -> None:
+    """An endpoint whose serve exited: its exited container (output kept in serve.log) and record go."""
+    if record.container:
+        remove_container(record.container, 0, path.parent / LOG_FILE)
+    _remove_record(path)
 
 
 def _remove_record(path: Path) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from local_mode.backends import check_backend
 from local_mode.channels import parse_channels
 from local_mode.errors import LocalModeError
 from local_mode.metrics import MetricDefinition, metric_definitions
@@ -51,6 +52,8 @@ class Estimator:
         jobs_dir: str | Path | None = None,
         endpoints_dir: str | Path | None = None,
         console: TextIO | None = sys.stdout,
+        backend: str = "local",
+        image: str | None = None,
     ) -> None:
         self.entry_point = entry_point
         self.source_dir = Path(source_dir) if source_dir is not None else None
@@ -65,6 +68,10 @@ class Estimator:
         self.jobs_dir = Path(jobs_dir) if jobs_dir is not None else default_jobs_dir()
         self.endpoints_dir = Path(endpoints_dir) if endpoints_dir is not None else default_endpoints_dir()
         self.console = console
+        check_backend(backend, image)
+        #: "docker" runs every job and endpoint in containers of `image` (e.g. container-runtime/chainer:cpu).
+        self.backend = backend
+        self.image = image
         self.latest_training_job: TrainingJobResult | None = None
 
     def framework_hyperparameters(self) -> dict[str, Any]:
@@ -95,6 +102,8 @@ class Estimator:
             metric_definitions=self.metric_definitions,
             environment=self.environment,
             s3_endpoint_url=s3_endpoint_url(),
+            backend=self.backend,
+            image=self.image,
         )
         result = run_training_job(spec, console=self.console)
         self.latest_training_job = result
@@ -126,6 +135,8 @@ class Estimator:
             environment=self.environment,
             s3_endpoint_url=s3_endpoint_url(),
             console=self.console,
+            backend=self.backend,
+            image=self.image,
         )
         return Predictor(record.url, content_type=self.preset.content_type, endpoints_dir=self.endpoints_dir,
                          name=record.name, owned=True)

@@ -15,12 +15,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
+from local_mode.backends import check_backend
 from local_mode.channels import ChannelSource, stage_channels
 from local_mode.config_files import encoded_hyperparameters, write_host_config
 from local_mode.describe import iso_time, write_description
+from local_mode.docker_cli import check_image
+from local_mode.docker_hosts import DockerHosts
 from local_mode.errors import LocalModeError
 from local_mode.host_logs import HostLogRelay
 from local_mode.hosts import NamespaceHosts, ProcessHosts, clean_environment, host_names
@@ -51,6 +55,9 @@ class TrainingJobSpec(NamedTuple):
     s3_endpoint_url: str | None = None
     #: Written to hyperparameters.json as they are, not JSON-encoded (`_tuning_objective_metric`).
     raw_hyperparameters: Mapping[str, str] = {}
+    #: Where the hosts run: "local" (processes or namespace hosts) or "docker" (containers of `image`).
+    backend: str = "local"
+    image: str | None = None
 
 
 class JobControl:
@@ -83,6 +90,7 @@ def check_spec(spec: TrainingJobSpec) -> TrainingJobSpec:
     """Resolve the source dir and entry point; every problem is a one-line error."""
     if spec.instance_count < 1:
         raise LocalModeError(f"instance count {spec.instance_count}: must be at least 1")
+    check_backend(spec.backend, spec.image)
     source_dir = spec.source_dir
     if source_dir is None:
         entry = Path(spec.entry_point).expanduser().resolve()
@@ -118,8 +126,13 @@ def run_training_job(
     name = spec.job_name or unique_name(spec.base_job_name or Path(spec.entry_point).stem)
     hosts = host_names(spec.instance_count)
     output = OutputLocation.for_job(spec.output_path, spec.jobs_dir, name, spec.s3_endpoint_url)
+    launcher_class: Callable[[JobLayout, list[str]], ProcessHosts | NamespaceHosts | DockerHosts]
     launcher_class = ProcessHosts if len(hosts) == 1 else NamespaceHosts
-    if launcher_class is NamespaceHosts:
+    if spec.backend == "docker":
+        assert spec.image is not None
+        check_image(spec.image)
+        launcher_class = partial(DockerHosts, image=spec.image, environment_names=tuple(spec.environment))
+    elif launcher_class is NamespaceHosts:
         from local_mode.netns import can_make_hosts
 
         reason = can_make_hosts()

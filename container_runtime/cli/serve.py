@@ -1,16 +1,20 @@
 """`serve`: host the trained model under `<base>/model` over HTTP on SAGEMAKER_BIND_TO_PORT.
 
-Exit codes: 0 after SIGTERM (in-flight requests finish first); 1 for a configuration error
-or a failed `requirements.txt` install at start-up; gunicorn's own codes otherwise.
+Exit codes: 0 after SIGTERM (in-flight requests finish first); 143 after a SIGTERM that came
+before serving began; 1 for a configuration error or a failed `requirements.txt` install at
+start-up; gunicorn's own codes otherwise. As PID 1 in a container, gunicorn's master reaps
+every orphan that is reparented to it (it waits for any child), so `serve` needs no init.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
+from types import FrameType
 
 from container_runtime import log
 from container_runtime.errors import JobFailure
@@ -29,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return usage(arguments, USAGE)
     logger = log.get_logger("container_runtime.serve")
+    # gunicorn installs its own handlers once it runs; until then, a stop must still stop us.
+    signal.signal(signal.SIGTERM, _exit_while_starting)
     try:
         from container_runtime.serving.settings import load_serving_settings
 
@@ -90,6 +96,15 @@ def main(argv: list[str] | None = None) -> int:
         if os.getpid() == master_pid:
             shutil.rmtree(health_dir, ignore_errors=True)
     return 0
+
+
+def _exit_while_starting(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM before gunicorn runs (e.g. during a long requirements.txt install): exit 128+N.
+
+    As PID 1 in a container, a signal without a handler is ignored, so without this `docker stop`
+    would wait for its SIGKILL; the pip child is killed by subprocess.run as the exit unwinds.
+    """
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":
