@@ -10,10 +10,11 @@ the image's own entry point) is used as it is.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -62,7 +63,8 @@ class SshServer:
             pass  # Not root, or an sshd built without privilege separation: sshd will say if it matters.
         self._log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, start_new_session=True
+            command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, start_new_session=True,
+            preexec_fn=_die_with_parent(),
         )
         try:
             self._wait_until_listening(port)
@@ -126,3 +128,21 @@ class SshServer:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A pre-exec hook that makes the kernel kill sshd if `train` dies without ending it (SIGKILL,
+    OOM): a host's SSH server must not outlive its job. Resolved before the fork, so the child only
+    makes the system call."""
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+
+    return hook

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,6 +125,21 @@ def test_killing_host_2s_train_fails_the_master_naming_algo_2(cluster: HostClust
     failure = job.jobs["algo-1"].failure() or ""
     assert "algo-2 left the job" in failure
     assert time.monotonic() - started < 15
+    # The killed train's SSH server does not outlive it.
+    assert not listening_sshd(cluster.host("algo-2").namespace)
+
+
+def listening_sshd(namespace: str) -> list[int]:
+    listed = subprocess.run(["ip", "netns", "pids", namespace], capture_output=True, text=True, check=False)
+    found = []
+    for pid in listed.stdout.split():
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if command[:2] and command[0].endswith(b"sshd") and b"-D" in command:
+            found.append(int(pid))
+    return found
 
 
 def test_a_worker_whose_master_is_killed_exits_non_zero_within_its_bound(cluster: HostCluster) -> None:
