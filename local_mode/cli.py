@@ -183,31 +183,13 @@ def _hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from local_mode.channels import parse_channels
-    from local_mode.metrics import metric_definitions
-    from local_mode.presets import preset_named
-    from local_mode.settings import s3_endpoint_url
-    from local_mode.training import TrainingJobSpec, run_training_job
+    from local_mode.estimator import TrainingJobFailed
 
-    jobs_dir, _ = _home(args)
-    spec = TrainingJobSpec(
-        entry_point=args.entry_point,
-        source_dir=args.source_dir,
-        hyperparameters=_hyperparameters(args),
-        channels=parse_channels(pairs(args.channel, "channel")),
-        instance_count=args.instance_count,
-        jobs_dir=jobs_dir,
-        framework=preset_named(args.framework),
-        output_path=args.output,
-        job_name=args.job_name,
-        base_job_name=args.base_job_name,
-        metric_definitions=metric_definitions(pairs(args.metric, "metric")),
-        environment=pairs(args.env, "env"),
-        s3_endpoint_url=s3_endpoint_url(),
-        backend=args.backend,
-        image=args.image,
-    )
-    result = run_training_job(spec, console=sys.stdout)
+    estimator = _estimator(args, base_job_name=args.base_job_name, backend=args.backend, image=args.image)
+    try:
+        result = estimator.fit(pairs(args.channel, "channel"), job_name=args.job_name)
+    except TrainingJobFailed as failed:  # the record says why; the exit status says it failed
+        result = failed.result
     print(f"Record: {result.job_dir / 'describe.json'}")
     if result.model_data:
         print(f"Model: {result.model_data}")
@@ -216,7 +198,8 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if result.status == "Completed" else (130 if result.status == "Stopped" else FAILED)
 
 
-def _estimator(args: argparse.Namespace) -> Any:
+def _estimator(args: argparse.Namespace, **options: Any) -> Any:
+    """The job `run` runs and `tune` tunes, from the arguments both take (plus `options`)."""
     from local_mode.estimator import Estimator
 
     jobs_dir, endpoints_dir = _home(args)
@@ -231,6 +214,7 @@ def _estimator(args: argparse.Namespace) -> Any:
         framework=args.framework,
         jobs_dir=jobs_dir,
         endpoints_dir=endpoints_dir,
+        **options,
     )
 
 
@@ -261,16 +245,12 @@ def _tune(args: argparse.Namespace) -> int:
         storage=args.storage,
         bayesian_method=args.bayesian_method,
     )
-    result = tuner.fit(_channels_argument(args), job_name=args.job_name)
+    result = tuner.fit(pairs(args.channel, "channel"), job_name=args.job_name)
     print(f"Record: {result.tuning_dir / 'describe.json'}")
     if result.best_training_job:
         print(f"Best training job: {result.best_training_job}")
     # InProgress: this process's share is done while other tuner processes still run jobs.
     return 0 if result.status in ("Completed", "InProgress") else (130 if result.status == "Stopped" else FAILED)
-
-
-def _channels_argument(args: argparse.Namespace) -> dict[str, str]:
-    return pairs(args.channel, "channel")
 
 
 def _tuning(args: argparse.Namespace) -> int:

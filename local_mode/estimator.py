@@ -78,17 +78,17 @@ class Estimator:
         """What a preset adds (MPI or distribution settings); the user's own values win."""
         return {}
 
-    def fit(
+    def training_spec(
         self, inputs: str | Path | Mapping[str, str | Path] | None = None, *, job_name: str | None = None
-    ) -> TrainingJobResult:
-        """Run the training job to the end; raises `TrainingJobFailed` unless it completed."""
+    ) -> TrainingJobSpec:
+        """The job `fit` runs (the tuner starts its trials from it too)."""
         if inputs is None:
             channels: Mapping[str, str | Path] = {}
         elif isinstance(inputs, (str, Path)):
             channels = {"training": inputs}  # the SDK's name for a single input
         else:
             channels = inputs
-        spec = TrainingJobSpec(
+        return TrainingJobSpec(
             entry_point=self.entry_point,
             source_dir=self.source_dir,
             hyperparameters={**self.framework_hyperparameters(), **self.hyperparameters},
@@ -105,6 +105,12 @@ class Estimator:
             backend=self.backend,
             image=self.image,
         )
+
+    def fit(
+        self, inputs: str | Path | Mapping[str, str | Path] | None = None, *, job_name: str | None = None
+    ) -> TrainingJobResult:
+        """Run the training job to the end; raises `TrainingJobFailed` unless it completed."""
+        spec = self.training_spec(inputs, job_name=job_name)
         result = run_training_job(spec, console=self.console)
         self.latest_training_job = result
         if result.status != "Completed":

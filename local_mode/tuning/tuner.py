@@ -20,12 +20,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-from local_mode.channels import parse_channels
 from local_mode.describe import iso_time, write_description
 from local_mode.errors import LocalModeError
 from local_mode.metrics import MetricCollector, MetricDefinition, metric_definitions
 from local_mode.names import validate_name
-from local_mode.settings import s3_endpoint_url
 from local_mode.training import JobControl, TrainingJobResult, TrainingJobSpec, check_spec, run_training_job
 from local_mode.tuning import records as r
 from local_mode.tuning.early_stopping import MIN_JOBS, WARMUP_STEPS, should_stop
@@ -98,6 +96,8 @@ class HyperparameterTuner:
         early_stopping_warmup_steps: int = WARMUP_STEPS,
         console: TextIO | None = sys.stdout,
     ) -> None:
+        if estimator.backend != "local":
+            raise LocalModeError(f"the tuner runs its jobs with the local backend, not {estimator.backend!r}")
         self.estimator = estimator
         self.ranges = dict(hyperparameter_ranges)
         check_ranges(self.ranges)
@@ -158,7 +158,10 @@ class HyperparameterTuner:
         name = validate_name(job_name, "tuning job name") if job_name else _tuning_name(self.base_name)
         if len(name) > NAME_LENGTH:
             raise LocalModeError(f"tuning job name {name!r}: at most {NAME_LENGTH} characters")
-        template = check_spec(self._spec(inputs, job_name=None))
+        template = check_spec(self.estimator.training_spec(inputs)._replace(
+            metric_definitions=self.definitions,
+            raw_hyperparameters={"_tuning_objective_metric": self.objective.metric_name},
+        ))
         tuning_dir = self.tuning_root / name
         storage = _open(self.storage_url, tuning_dir)
         options = {
@@ -210,31 +213,6 @@ class HyperparameterTuner:
         return deploy_best(self.latest, self.estimator, port=port, name=name, workers=workers)
 
     # Internals ----------------------------------------------------------------------------------
-
-    def _spec(self, inputs: str | Path | Mapping[str, str | Path] | None, *, job_name: str | None,
-              tuned: Mapping[str, Any] | None = None, jobs_dir: Path | None = None) -> TrainingJobSpec:
-        if inputs is None:
-            channels: Mapping[str, str | Path] = {}
-        elif isinstance(inputs, (str, Path)):
-            channels = {"training": inputs}
-        else:
-            channels = inputs
-        estimator = self.estimator
-        return TrainingJobSpec(
-            entry_point=estimator.entry_point,
-            source_dir=estimator.source_dir,
-            hyperparameters={**estimator.framework_hyperparameters(), **estimator.hyperparameters, **(tuned or {})},
-            channels=parse_channels(channels),
-            instance_count=estimator.instance_count,
-            jobs_dir=jobs_dir or Path(estimator.jobs_dir),
-            framework=estimator.preset,
-            output_path=estimator.output_path,
-            job_name=job_name,
-            metric_definitions=self.definitions,
-            environment=estimator.environment,
-            s3_endpoint_url=s3_endpoint_url(),
-            raw_hyperparameters={"_tuning_objective_metric": self.objective.metric_name},
-        )
 
     def _configure(self, study: Any, name: str, template: TrainingJobSpec, joined: bool) -> None:
         """Record the configuration (the creating process) or check that ours matches it (a joining one)."""
@@ -430,9 +408,8 @@ class _Loop:
                 job_name = f"{self.study.study_name}-{position + 1:03d}-{secrets.token_hex(2)}"
                 if attempt > 1:
                     job_name += f"-retry{attempt - 1}"
-                spec = tuner._spec(None, job_name=job_name, tuned=tuned, jobs_dir=self.tuning_dir / "jobs")
-                spec = self.template._replace(job_name=job_name, hyperparameters=spec.hyperparameters,
-                                              jobs_dir=spec.jobs_dir)
+                spec = self.template._replace(job_name=job_name, jobs_dir=self.tuning_dir / "jobs",
+                                              hyperparameters={**self.template.hyperparameters, **tuned})
                 job_dir = spec.jobs_dir / job_name
                 for key, value in {
                     r.JOB_NAME: job_name, r.JOB_STATUS: "InProgress", r.OBJECTIVE_STATUS: "Pending",
