@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 from local_mode.endpoints import free_port, list_endpoints, stop_endpoint
 from support.docker_daemon import DockerDaemon
 from support.example_data import mean_predictor_mse
-from support.local_cli import cli
+from support.local_cli import cli, cli_command
 
 np = pytest.importorskip("numpy")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -147,8 +146,7 @@ def test_stopping_a_docker_backed_job_reaches_the_script_and_records_stopped(
     daemon: DockerDaemon, chainer_image: str, home: Path
 ) -> None:
     script = Path(__file__).resolve().parents[3] / "test" / "scripts" / "checkpoint_on_sigterm.py"
-    beside = Path(sys.executable).parent / "container-runtime"
-    command = [str(beside)] if beside.exists() else [sys.executable, "-m", "local_mode.cli"]
+    command = cli_command()
     process = subprocess.Popen(
         [*command, "--home", str(home), "run", str(script),
          "--job-name", "stop-me", "--backend", "docker", "--image", chainer_image],

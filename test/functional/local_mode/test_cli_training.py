@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from support.hosts import can_run_mpi_across_hosts
-from support.local_cli import cli
+from support.local_cli import cli, cli_command
 
 REPO = Path(__file__).resolve().parents[3]
 QUICKSTART = REPO / "examples" / "quickstart"
@@ -155,8 +154,7 @@ def test_a_two_host_mpi_job_as_root(tmp_path: Path) -> None:
 def test_ctrl_c_stops_every_host_and_the_record_says_stopped(tmp_path: Path) -> None:
     import signal
 
-    beside = Path(sys.executable).parent / "container-runtime"
-    command = [str(beside)] if beside.exists() else [sys.executable, "-m", "local_mode.cli"]
+    command = cli_command()
     process = subprocess.Popen(
         [*command, "--home", str(tmp_path), "run", str(SCRIPTS / "checkpoint_on_sigterm.py"), "--job-name", "stop-me"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

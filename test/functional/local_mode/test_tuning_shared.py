@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from support.local_cli import cli_command
 from support.postgres import can_run_postgres, running_postgres
 
 pytest.importorskip("optuna")
@@ -21,8 +21,7 @@ BRANIN = Path(__file__).resolve().parents[3] / "examples" / "tuning" / "branin.p
 
 
 def tune_command(home: Path, url: str) -> list[str]:
-    beside = Path(sys.executable).parent / "container-runtime"
-    command = [str(beside)] if beside.exists() else [sys.executable, "-m", "local_mode.cli"]
+    command = cli_command()
     return [*command, "--home", str(home), "tune", str(BRANIN), "--range", "x1=continuous:-5:10",
             "--range", "x2=continuous:0:15", "--objective", "branin", "--objective-type", "Minimize",
             "--metric", "branin=branin = ([-0-9.]+)", "--strategy", "Random", "--max-jobs", "6",
