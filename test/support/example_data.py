@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 
-def make_example_data(script: Path, out: Path) -> Path:
-    """Run `script --out out` with this interpreter; fails the test with its output if it fails."""
+def make_example_data(script: Path, out: Path, *options: str) -> Path:
+    """Run `script --out out [options]` with this interpreter; fails the test with its output if it fails."""
     result = subprocess.run(
-        [sys.executable, str(script), "--out", str(out)], capture_output=True, text=True, timeout=180, check=False
+        [sys.executable, str(script), "--out", str(out), *options], capture_output=True, text=True, timeout=180,
+        check=False,
     )
     if result.returncode != 0:
         raise AssertionError(f"{script.name} failed:\n{result.stdout}\n{result.stderr}")

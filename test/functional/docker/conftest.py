@@ -11,8 +11,6 @@ this is not root or docker, dockerd or debootstrap is missing.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,8 +95,7 @@ def mnist_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The Chainer examples' MNIST-shaped digits: channels `train` and `test`."""
     pytest.importorskip("sklearn")
     out = tmp_path_factory.mktemp("chainer-data")
-    subprocess.run([sys.executable, str(EXAMPLES / "chainer" / "make_data.py"), "--out", str(out), "--only", "mnist"],
-                   check=True, capture_output=True, timeout=180)
+    make_example_data(EXAMPLES / "chainer" / "make_data.py", out, "--only", "mnist")
     return out / "mnist"
 
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,8 +49,7 @@ def cifar(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("chainer")
     pytest.importorskip("matplotlib")  # the example's PlotReport
     out = tmp_path_factory.mktemp("cifar")
-    subprocess.run([sys.executable, str(EXAMPLES / "chainer" / "make_data.py"), "--out", str(out), "--only", "cifar"],
-                   check=True, capture_output=True, timeout=180)
+    make_example_data(EXAMPLES / "chainer" / "make_data.py", out, "--only", "cifar")
     # The first of the generated images (in random class order), so that one epoch takes seconds.
     small = out / "small"
     for split, count in (("train", CIFAR_TRAIN), ("test", CIFAR_TEST)):

@@ -4,8 +4,6 @@ train on real data, deploy the model, predict in every content type, stop the en
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,8 +25,7 @@ def digits(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("chainer")
     pytest.importorskip("sklearn")
     out = tmp_path_factory.mktemp("digits")
-    subprocess.run([sys.executable, str(EXAMPLES / "chainer" / "make_data.py"), "--out", str(out), "--only", "mnist"],
-                   check=True, capture_output=True)
+    make_example_data(EXAMPLES / "chainer" / "make_data.py", out, "--only", "mnist")
     return out / "mnist"
 
 
