@@ -25,9 +25,12 @@ fi
 # The system's bundle, with the builder's EXTRA_CA_CERTS (see install-system.sh).
 export PIP_CERT=/etc/ssl/certs/ca-certificates.crt
 
+# The lock (requirements/constraints.txt, copied in by the Dockerfile): the versions CI tested.
+CONSTRAINTS=/usr/local/lib/container-runtime/constraints.txt
+
 pip_install() {
     # No build isolation: Chainer's source package builds only with the venv's setuptools<70.
-    /opt/venv/bin/python -m pip install --no-cache-dir --disable-pip-version-check --no-build-isolation "$@"
+    /opt/venv/bin/python -m pip install --no-cache-dir --disable-pip-version-check --no-build-isolation -c "$CONSTRAINTS" "$@"
 }
 
 step=$1

@@ -39,8 +39,10 @@ fi
 export PIP_CERT=/etc/ssl/certs/ca-certificates.crt
 
 python3 -m venv /opt/venv
-# Chainer is a source package that only builds with setuptools below 70 and no build isolation.
-/opt/venv/bin/python -m pip install --no-cache-dir --disable-pip-version-check --upgrade pip 'setuptools<70' wheel
+# pip, setuptools and wheel at the lock's versions (its setuptools is below 70: Chainer is a source
+# package that only builds with that and no build isolation).
+CONSTRAINTS=/usr/local/lib/container-runtime/constraints.txt
+/opt/venv/bin/python -m pip install --no-cache-dir --disable-pip-version-check -c "$CONSTRAINTS" --upgrade pip setuptools wheel
 
 # SSH for multi-host MPI jobs. Every container of this image has the same root key, and trusts
 # it: that is what lets the master's mpirun start ranks on the others. Never publish port 22.
