@@ -6,6 +6,18 @@ from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
 
+#: The framework adapters live in the repository's frameworks/<name>/ folders under import names of
+#: their own (README: Layout); they ship in this one distribution, their dependencies in its extras.
+FRAMEWORK_PACKAGE_DIRS = {
+    f"container_runtime_{framework}": f"frameworks/{framework}/container_runtime_{framework}"
+    for framework in ("chainer", "tensorflow")
+}
+PACKAGES = find_packages(include=["container_runtime", "container_runtime.*"]) + [
+    package
+    for top_level, directory in FRAMEWORK_PACKAGE_DIRS.items()
+    for package in find_packages(where=str(Path(directory).parent), include=[top_level, f"{top_level}.*"])
+]
+
 EXTRAS = {
     "s3": ["boto3>=1.28,<2"],
     "gzip": ["isal>=1.6,<2"],
@@ -53,17 +65,27 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10,<3.13",
-    packages=find_packages(
-        include=["container_runtime", "container_runtime.*", "frameworks", "frameworks.*", "local_mode", "local_mode.*"]
-    ),
+    packages=PACKAGES,
+    package_dir=FRAMEWORK_PACKAGE_DIRS,
     install_requires=["psutil>=5.9,<8"],
     extras_require=EXTRAS,
     entry_points={
         "console_scripts": [
             "train=container_runtime.cli.train:main",
             "serve=container_runtime.cli.serve:main",
-            "container-runtime=local_mode.cli:main",
-        ]
+            "container-runtime=container_runtime.local.cli:main",
+        ],
+        # The core finds a framework by name here (SAGEMAKER_SERVING_FRAMEWORK=chainer, local
+        # mode's presets) and never names a framework module itself.
+        "container_runtime.training_adapters": [
+            "chainer = container_runtime_chainer.training:run",
+            "tensorflow = container_runtime_tensorflow.training:run",
+        ],
+        "container_runtime.serving_defaults": [
+            "numpy = container_runtime.serving.defaults:DefaultHandlers",
+            "chainer = container_runtime_chainer.serving:ChainerHandlers",
+            "tensorflow = container_runtime_tensorflow.serving:TensorFlowHandlers",
+        ],
     },
     classifiers=[
         "Programming Language :: Python :: 3.10",

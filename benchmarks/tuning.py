@@ -28,9 +28,9 @@ GOAL_OVERHEAD_S = 0.3
 
 def run(strategy: str, seed: int, budget: int, target: float, home: Path) -> tuple[int, float, float]:
     """(trials run, tuner wall seconds, seconds the jobs themselves took)."""
-    from local_mode import Estimator
-    from local_mode.tuning.ranges import ContinuousParameter
-    from local_mode.tuning.tuner import HyperparameterTuner
+    from container_runtime.local import Estimator
+    from container_runtime.local.tuning.ranges import ContinuousParameter
+    from container_runtime.local.tuning.tuner import HyperparameterTuner
 
     estimator = Estimator(str(REPO / "examples" / "tuning" / "branin.py"), jobs_dir=home / "jobs",
                           endpoints_dir=home / "endpoints", console=None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import sys
 from collections.abc import Callable
@@ -11,18 +10,14 @@ from types import ModuleType
 from typing import Any, NamedTuple
 
 from container_runtime.errors import ConfigError
+from container_runtime.plugins import SERVING_DEFAULTS, load_plugin
 from container_runtime.serving.defaults import DefaultHandlers
 from container_runtime.usercode.inspection import top_level_names
 
 HANDLER_NAMES = ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")
 PIPELINE_NAMES = ("input_fn", "predict_fn", "output_fn")
 
-#: Framework name -> "module:class" of its default handlers, imported only when chosen.
-FRAMEWORK_DEFAULTS = {
-    "numpy": "container_runtime.serving.defaults:DefaultHandlers",
-    "chainer": "frameworks.chainer.serving:ChainerHandlers",
-    "tensorflow": "frameworks.tensorflow.serving:TensorFlowHandlers",
-}
+SOURCE = "environment variable SAGEMAKER_SERVING_FRAMEWORK"
 
 
 class Handlers(NamedTuple):
@@ -38,14 +33,8 @@ class Handlers(NamedTuple):
 
 
 def default_handlers(framework: str, *, allow_pickle: bool, program: str | None = None) -> DefaultHandlers:
-    spec = FRAMEWORK_DEFAULTS.get(framework)
-    if spec is None:
-        known = ", ".join(sorted(FRAMEWORK_DEFAULTS))
-        raise ConfigError(
-            "environment variable SAGEMAKER_SERVING_FRAMEWORK", f"unknown framework {framework!r}; known: {known}"
-        )
-    module_name, _, class_name = spec.partition(":")
-    factory = getattr(importlib.import_module(module_name), class_name)
+    """The defaults the framework registered (plug-in group `container_runtime.serving_defaults`)."""
+    factory = load_plugin(SERVING_DEFAULTS, framework, SOURCE)
     handlers: DefaultHandlers = factory(allow_pickle=allow_pickle, program=program)
     return handlers
 

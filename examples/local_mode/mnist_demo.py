@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from local_mode import Chainer
-from local_mode.endpoints import free_port
-from local_mode.tuning.ranges import ContinuousParameter
-from local_mode.tuning.tuner import HyperparameterTuner
+from container_runtime.local import Chainer
+from container_runtime.local.endpoints import free_port
+from container_runtime.local.tuning.ranges import ContinuousParameter
+from container_runtime.local.tuning.tuner import HyperparameterTuner
 
 EXAMPLES = Path(__file__).resolve().parent.parent
 

@@ -1,5 +1,5 @@
-"""The multi-host test harness is local mode's namespace hosts (`local_mode.netns`)."""
+"""The multi-host test harness is local mode's namespace hosts (`container_runtime.local.netns`)."""
 
-from local_mode.netns import SSH_PORT, SUBNET, Host, HostCluster, can_make_hosts, can_run_mpi_across_hosts
+from container_runtime.local.netns import SSH_PORT, SUBNET, Host, HostCluster, can_make_hosts, can_run_mpi_across_hosts
 
 __all__ = ["SSH_PORT", "SUBNET", "Host", "HostCluster", "can_make_hosts", "can_run_mpi_across_hosts"]

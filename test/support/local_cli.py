@@ -12,7 +12,7 @@ from pathlib import Path
 def cli_command() -> list[str]:
     """The installed `container-runtime` beside this interpreter, else its module."""
     beside = Path(sys.executable).parent / "container-runtime"
-    return [str(beside)] if beside.exists() else [sys.executable, "-m", "local_mode.cli"]
+    return [str(beside)] if beside.exists() else [sys.executable, "-m", "container_runtime.local.cli"]
 
 
 def cli(home: Path, *args: str, timeout: float = 180, env: Mapping[str, str] | None = None

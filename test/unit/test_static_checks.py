@@ -7,6 +7,10 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+#: What tox's lint environment checks too (tox.ini [testenv:lint]): keep the two in step.
+PACKAGE_DIRS = ("container_runtime", "frameworks/chainer/container_runtime_chainer",
+                "frameworks/tensorflow/container_runtime_tensorflow")
+LINTED_DIRS = ("container_runtime", "frameworks", "test", "benchmarks", "examples", "dockerfiles", "setup.py")
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:
@@ -14,10 +18,10 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_mypy_strict_on_the_package() -> None:
-    result = run("mypy", "--strict", "container_runtime", "frameworks", "local_mode")
+    result = run("mypy", "--strict", *PACKAGE_DIRS)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_lint() -> None:
-    result = run("ruff", "check", "container_runtime", "frameworks", "local_mode", "test", "benchmarks", "examples")
+    result = run("ruff", "check", *LINTED_DIRS)
     assert result.returncode == 0, result.stdout + result.stderr

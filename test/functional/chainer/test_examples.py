@@ -167,7 +167,7 @@ def test_sentiment_trains_and_serves_sentences(job: JobDir, data_dir: Path, monk
     assert vocab["<eos>"] == 0 and vocab["<unk>"] == 1
 
 
-ADAPTER = {"SAGEMAKER_TRAINING_MODULE": "frameworks.chainer.training:run"}
+ADAPTER = {"SAGEMAKER_TRAINING_MODULE": "container_runtime_chainer.training:run"}
 
 
 @pytest.mark.skipif(shutil.which("mpirun") is None, reason="needs Open MPI's mpirun (apt-get install openmpi-bin)")

@@ -14,7 +14,7 @@ pytest.importorskip("mpi4py", reason="MPI tests need mpi4py (pip install 'contai
 if shutil.which("mpirun") is None:
     pytest.skip("MPI tests need Open MPI's mpirun (apt-get install openmpi-bin)", allow_module_level=True)
 
-ADAPTER = {"SAGEMAKER_TRAINING_MODULE": "frameworks.chainer.training:run"}
+ADAPTER = {"SAGEMAKER_TRAINING_MODULE": "container_runtime_chainer.training:run"}
 
 RANKS = """\
 import os, sys
@@ -39,6 +39,19 @@ def test_two_ranks_on_one_host(job: JobDir) -> None:
     for rank in (0, 1):
         assert any(re.fullmatch(rf"\[\d+,{rank}\]<stdout>:rank {rank} of 2 args --lr 0\.5", line) for line in lines)
     assert "Running 2 MPI processes" in result.stderr
+
+
+def test_user_files_named_frameworks_or_local_mode_break_nothing(job: JobDir) -> None:
+    """The code dir comes first on every rank's path: the runtime's own modules must not be shadowed."""
+    (job.code / "ranks.py").write_text(RANKS)
+    for name in ("frameworks.py", "local_mode.py"):
+        (job.code / name).write_text(f"raise SystemExit('the runtime imported the user file {name}')\n")
+    job.hyperparameters({"sagemaker_program": "ranks.py", "sagemaker_use_mpi": True,
+                         "sagemaker_process_slots_per_host": 2})
+    result = job.run(ADAPTER)
+    assert result.returncode == 0, result.stderr
+    assert (job.model / "total").read_text() == "3"
+    assert "the runtime imported the user file" not in result.stdout + result.stderr
 
 
 def test_without_mpi_the_script_runs_as_one_plain_process(job: JobDir) -> None:

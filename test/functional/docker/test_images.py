@@ -111,7 +111,7 @@ def test_every_image_gets_the_same_environment_label_and_entry_point() -> None:
     assert environment["PYTHONDONTWRITEBYTECODE"] == "1"
     assert environment["LANG"] == environment["LC_ALL"] == "C.UTF-8"
     assert environment["PATH"].startswith("/opt/venv/bin:")
-    assert environment["SAGEMAKER_TRAINING_MODULE"] == "frameworks.${FRAMEWORK}.training:run"
+    assert environment["SAGEMAKER_TRAINING_MODULE"] == "container_runtime_${FRAMEWORK}.training:run"
     assert environment["SAGEMAKER_SERVING_FRAMEWORK"] == "${FRAMEWORK}"
     labels = {key: value for keyword, text in steps if keyword == "LABEL" for key, value in assignments(text).items()}
     assert labels[LABEL] == "true"
@@ -120,7 +120,7 @@ def test_every_image_gets_the_same_environment_label_and_entry_point() -> None:
     assert not [keyword for keyword, _ in steps if keyword in ("CMD", "USER")]
     # Each framework's training module names a real `run` function of this repository.
     for framework in {variant.framework for variant in build_script().VARIANTS.values()}:
-        tree = ast.parse((REPO / "frameworks" / framework / "training.py").read_text())
+        tree = ast.parse((REPO / "frameworks" / framework / f"container_runtime_{framework}" / "training.py").read_text())
         assert "run" in {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}, framework
 
 
@@ -160,8 +160,8 @@ def test_the_build_context_holds_the_package_and_nothing_else() -> None:
     for sources in copied:
         for source in sources:
             assert dockerignore_includes(source), f"COPY {source}: excluded by .dockerignore"
-    for kept in ("setup.py", "container_runtime/cli/train.py", "frameworks/chainer/training.py",
-                 "local_mode/cli.py", "dockerfiles/entrypoint.sh"):
+    for kept in ("setup.py", "container_runtime/cli/train.py", "frameworks/chainer/container_runtime_chainer/training.py",
+                 "container_runtime/local/cli.py", "dockerfiles/entrypoint.sh"):
         assert dockerignore_includes(kept), kept
     for left_out in (".venv/bin/python", ".git/HEAD", "build/lib/setup.py", ".pytest_cache/v/x", "test/conftest.py",
                      "container_runtime/__pycache__/log.cpython-311.pyc", "container_runtime.egg-info/PKG-INFO",
@@ -211,7 +211,7 @@ def test_image_config_is_what_sagemaker_and_scripts_read(
     environment = dict(entry.split("=", 1) for entry in config["Env"])
     assert config["Labels"][LABEL] == "true"
     assert config["Entrypoint"] == ["/usr/local/bin/container-runtime-entrypoint"]
-    assert environment["SAGEMAKER_TRAINING_MODULE"] == f"frameworks.{framework}.training:run"
+    assert environment["SAGEMAKER_TRAINING_MODULE"] == f"container_runtime_{framework}.training:run"
     assert environment["SAGEMAKER_SERVING_FRAMEWORK"] == framework
     assert environment["PYTHONUNBUFFERED"] == "1" and environment["PYTHONDONTWRITEBYTECODE"] == "1"
     assert environment["LC_ALL"] == "C.UTF-8"

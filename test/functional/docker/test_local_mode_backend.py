@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from local_mode.endpoints import free_port, list_endpoints, stop_endpoint
+from container_runtime.local.endpoints import free_port, list_endpoints, stop_endpoint
 from support.docker_daemon import DockerDaemon
 from support.example_data import mean_predictor_mse
 from support.local_cli import cli, cli_command
@@ -96,7 +96,7 @@ def test_bad_backend_input_is_one_line_and_creates_nothing(daemon: DockerDaemon,
 def test_api_runs_a_tensorflow_job_and_endpoint_in_containers(
     daemon: DockerDaemon, tensorflow_image: str, regression_data: Path, home: Path
 ) -> None:
-    from local_mode import TensorFlow
+    from container_runtime.local import TensorFlow
 
     estimator = TensorFlow(
         "train.py", source_dir=EXAMPLES / "tensorflow",
@@ -121,7 +121,7 @@ def test_api_runs_a_tensorflow_job_and_endpoint_in_containers(
 def test_api_runs_a_two_host_chainermn_job_in_containers(
     daemon: DockerDaemon, chainer_image: str, mnist_data: Path, home: Path
 ) -> None:
-    from local_mode import Chainer
+    from container_runtime.local import Chainer
 
     estimator = Chainer("mnist_chainermn.py", source_dir=EXAMPLES / "chainer", instance_count=2,
                         hyperparameters={"epochs": 2, "communicator": "naive"}, jobs_dir=home / "jobs",
@@ -135,8 +135,8 @@ def test_api_runs_a_two_host_chainermn_job_in_containers(
 
 
 def test_the_estimator_refuses_an_image_without_the_docker_backend() -> None:
-    from local_mode import Chainer
-    from local_mode.errors import LocalModeError
+    from container_runtime.local import Chainer
+    from container_runtime.local.errors import LocalModeError
 
     with pytest.raises(LocalModeError, match="^image 'container-runtime/chainer:cpu' applies only to --backend docker$"):
         Chainer("mnist.py", image="container-runtime/chainer:cpu")

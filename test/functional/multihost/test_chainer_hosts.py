@@ -33,7 +33,7 @@ pytestmark = pytest.mark.slow
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "chainer"
 SCRIPT = "mnist_chainermn.py"
-ADAPTER = {"SAGEMAKER_TRAINING_MODULE": "frameworks.chainer.training:run"}
+ADAPTER = {"SAGEMAKER_TRAINING_MODULE": "container_runtime_chainer.training:run"}
 #: No `sagemaker_use_mpi`: two hosts must be enough for the adapter to use MPI.
 HYPERPARAMETERS = {"sagemaker_program": SCRIPT, "epochs": 4, "batch-size": 64, "communicator": "naive"}
 #: One PrintReport row as mpirun relays it: `[job,rank]<stdout>:ESC[J` then epoch, main/loss,

@@ -34,8 +34,8 @@ np = pytest.importorskip("numpy")
 pytestmark = pytest.mark.slow
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "tensorflow"
-ADAPTER = {"SAGEMAKER_TRAINING_MODULE": "frameworks.tensorflow.training:run"}
-PARAMETER_SERVER_MODULE = "frameworks.tensorflow.parameter_server"
+ADAPTER = {"SAGEMAKER_TRAINING_MODULE": "container_runtime_tensorflow.training:run"}
+PARAMETER_SERVER_MODULE = "container_runtime_tensorflow.parameter_server"
 VAL_LOSS_REGEX = r" val_loss: ([0-9\.]+)"
 STARTED_SERVER = re.compile(r"Started the parameter server for (algo-\d) \(pid (\d+)\)")
 #: Generous: four TensorFlow processes share what is often a single core.

@@ -18,7 +18,12 @@ tf = pytest.importorskip("tensorflow", reason="legacy-mode tests need tensorflow
 pytest.importorskip("tf_keras", reason="legacy scripts' tf.compat.v1.layers need tf-keras")
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "tensorflow" / "legacy"
-ADAPTER = {"SAGEMAKER_TRAINING_MODULE": "frameworks.tensorflow.training:run", "TF_CPP_MIN_LOG_LEVEL": "2"}
+ADAPTER = {"SAGEMAKER_TRAINING_MODULE": "container_runtime_tensorflow.training:run", "TF_CPP_MIN_LOG_LEVEL": "2"}
+#: User files named like the runtime's former top-level packages: the legacy runner starts with
+#: `python -m` from the code dir, so a runtime module of such a name would import these instead.
+HOSTILE_USER_FILES = {
+    name: f"raise SystemExit('the runtime imported the user file {name}')\n" for name in ("frameworks.py", "local_mode.py")
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +36,21 @@ def training_channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def trained(tmp_path_factory: pytest.TempPathFactory, training_channel: Path) -> tuple[JobDir, str]:
     job = JobDir.create(tmp_path_factory.mktemp("legacy-job"))
     shutil.copy(EXAMPLE / "mnist.py", job.code / "mnist.py")
+    for name, text in HOSTILE_USER_FILES.items():
+        (job.code / name).write_text(text)
     shutil.copytree(training_channel, job.channel("training"), dirs_exist_ok=True)
     job.hyperparameters({"sagemaker_program": "mnist.py", "training_steps": 200, "evaluation_steps": 10,
                          "learning_rate": 0.002})
     result = job.run(ADAPTER, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return job, result.stdout
+
+
+def test_user_files_named_frameworks_or_local_mode_break_nothing(trained: tuple[JobDir, str]) -> None:
+    job, stdout = trained  # the fixture's job trained with both files in its code dir
+    assert all((job.code / name).exists() for name in HOSTILE_USER_FILES)
+    assert "the runtime imported the user file" not in stdout
+    assert (job.output / "success").exists()
 
 
 def test_trains_to_the_global_step_with_the_old_log_lines(trained: tuple[JobDir, str]) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from support.jobs import JobDir
 
-ADAPTER = {"SAGEMAKER_TRAINING_MODULE": "frameworks.tensorflow.training:run"}
+ADAPTER = {"SAGEMAKER_TRAINING_MODULE": "container_runtime_tensorflow.training:run"}
 
 REPORT = """\
 import json, os, sys

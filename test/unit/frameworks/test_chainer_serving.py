@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("chainer")
 
-from frameworks.chainer.serving import ChainerHandlers, to_host  # noqa: E402
+from container_runtime_chainer.serving import ChainerHandlers, to_host  # noqa: E402
 
 
 class FakeDeviceArray:

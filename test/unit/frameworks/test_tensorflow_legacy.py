@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from frameworks.tensorflow.legacy import estimator_api
-from frameworks.tensorflow.training import is_legacy_script, legacy_checkpoint_dir, tuning_model_dir
+from container_runtime_tensorflow.legacy import estimator_api
+from container_runtime_tensorflow.training import is_legacy_script, legacy_checkpoint_dir, tuning_model_dir
 
 MODEL = Path("/opt/ml/model")
 LOCAL = Path("/opt/ml/checkpoints")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from frameworks.tensorflow.tf_config import multi_worker_mirrored_tf_config, parameter_server_tf_config
+from container_runtime_tensorflow.tf_config import multi_worker_mirrored_tf_config, parameter_server_tf_config
 
 ONE = ["algo-1"]
 TWO = ["algo-1", "algo-2"]

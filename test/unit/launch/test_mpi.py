@@ -8,7 +8,7 @@ import pytest
 
 from container_runtime.errors import ConfigError
 from container_runtime.launch.mpi import MpiKeys, MpiPlan, mpirun_command, plan_mpi
-from frameworks.chainer.training import CHAINER_MPI_KEYS, uses_mpi
+from container_runtime_chainer.training import CHAINER_MPI_KEYS, uses_mpi
 
 ONE_HOST = ("algo-1",)
 TWO_HOSTS = ("algo-1", "algo-2")

@@ -1,0 +1,343 @@
+"""`container-runtime`: local mode from the command line.
+
+    container-runtime run ENTRY_POINT [--source-dir DIR] [-H NAME=VALUE]... [-c CHANNEL=PATH|URI]...
+                          [--instance-count N] [--framework generic|chainer|tensorflow] [--output PATH|s3://...]
+                          [--metric NAME=REGEX]... [-e VAR=VALUE]... [--job-name NAME]
+                          [--backend local|docker --image IMAGE]
+    container-runtime jobs | describe JOB
+    container-runtime deploy JOB | --model-data PATH [--entry-point F --source-dir DIR --framework F] [--port P]
+                          [--backend local|docker --image IMAGE]
+    container-runtime predict ENDPOINT --data FILE [--content-type T] [--accept T]
+    container-runtime endpoints | stop ENDPOINT | stop --all
+    container-runtime tune ENTRY_POINT --range NAME=continuous:MIN:MAX[:SCALING]... --objective NAME
+                          --metric NAME=REGEX... [--objective-type Maximize|Minimize] [--strategy S]
+                          [--max-jobs N] [--max-parallel-jobs N] [--early-stopping Auto] [--storage URL] ...
+    container-runtime tuning describe|analytics|deploy TUNING_JOB [--storage URL]
+
+Bad input ends with one `error:` line and exit status 2; a failed job with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from container_runtime.local.errors import LocalModeError
+
+FAILED = 1
+BAD_INPUT = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except LocalModeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return BAD_INPUT
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="container-runtime", description="Train, deploy and predict locally.")
+    parser.add_argument(
+        "--home", help="where jobs and endpoints are kept (default $CONTAINER_RUNTIME_HOME or ~/.container-runtime)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run a training job")
+    _job_arguments(run)
+    run.add_argument("--job-name")
+    run.add_argument("--base-job-name")
+    _backend_arguments(run)
+    run.set_defaults(handler=_run)
+
+    jobs = commands.add_parser("jobs", help="list training jobs")
+    jobs.set_defaults(handler=_jobs)
+    describe = commands.add_parser("describe", help="print a job's describe.json")
+    describe.add_argument("job")
+    describe.set_defaults(handler=_describe)
+
+    deploy = commands.add_parser("deploy", help="serve a job's model on a local port")
+    deploy.add_argument("job", nargs="?")
+    deploy.add_argument("--model-data", help="model.tar.gz (local or s3://) instead of a job")
+    deploy.add_argument("--entry-point")
+    deploy.add_argument("--source-dir", type=Path)
+    deploy.add_argument("--framework", choices=["generic", "chainer", "tensorflow"])
+    deploy.add_argument("--port", type=int)
+    deploy.add_argument("--name")
+    deploy.add_argument("--workers", type=int, default=1)
+    _backend_arguments(deploy)
+    deploy.set_defaults(handler=_deploy)
+
+    predict = commands.add_parser("predict", help="send data to an endpoint and print the answer")
+    predict.add_argument("endpoint", help="endpoint name or URL")
+    predict.add_argument("--data", required=True, type=Path, help=".npy, .json, .csv or .jsonl file")
+    predict.add_argument("--content-type")
+    predict.add_argument("--accept")
+    predict.set_defaults(handler=_predict)
+
+    _tune_parsers(commands)
+
+    endpoints = commands.add_parser("endpoints", help="list running endpoints")
+    endpoints.set_defaults(handler=_endpoints)
+    stop = commands.add_parser("stop", help="stop an endpoint")
+    stop.add_argument("endpoint", nargs="?")
+    stop.add_argument("--all", action="store_true")
+    stop.set_defaults(handler=_stop)
+    return parser
+
+
+def _job_arguments(parser: argparse.ArgumentParser) -> None:
+    """What `run` and `tune` share: the training job every trial is."""
+    parser.add_argument("entry_point")
+    parser.add_argument("--source-dir", type=Path)
+    parser.add_argument("-H", "--hyperparameter", action="append", default=[], metavar="NAME=VALUE",
+                        help="a JSON value (3, 0.1, true, [1,2]) or else a string")
+    parser.add_argument("-c", "--channel", action="append", default=[], metavar="NAME=PATH|URI")
+    parser.add_argument("--instance-count", type=int, default=1)
+    parser.add_argument("--framework", default="generic", choices=["generic", "chainer", "tensorflow"])
+    parser.add_argument("--output", help="local dir or s3:// prefix for the artifacts (default: the job dir)")
+    parser.add_argument("--metric", action="append", default=[], metavar="NAME=REGEX")
+    parser.add_argument("-e", "--env", action="append", default=[], metavar="VAR=VALUE")
+
+
+def _backend_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", default="local", metavar="local|docker",
+                        help="run on this machine (default), or in containers of --image")
+    parser.add_argument("--image", help="with --backend docker: the image, e.g. container-runtime/chainer:cpu")
+
+
+def _tune_parsers(commands: Any) -> None:
+    tune = commands.add_parser("tune", help="run a hyperparameter tuning job")
+    _job_arguments(tune)
+    tune.add_argument("--range", action="append", default=[], required=True,
+                      metavar="NAME=continuous:MIN:MAX[:SCALING]|integer:MIN:MAX[:SCALING]|categorical:A,B")
+    tune.add_argument("--objective", required=True, help="the metric (one of --metric) to optimise")
+    tune.add_argument("--objective-type", default="Maximize", choices=["Maximize", "Minimize"])
+    tune.add_argument("--objective-reduction", default="last", help="last (SageMaker), best, or mean-last-K")
+    tune.add_argument("--strategy", default="Bayesian", choices=["Bayesian", "Random", "Grid", "Hyperband"])
+    tune.add_argument("--bayesian-method", default="tpe", choices=["tpe", "gp"])
+    tune.add_argument("--max-jobs", type=int)
+    tune.add_argument("--max-parallel-jobs", type=int, default=1)
+    tune.add_argument("--max-runtime", type=float, metavar="SECONDS")
+    tune.add_argument("--early-stopping", default="Off", choices=["Off", "Auto"])
+    tune.add_argument("--target", type=float, help="complete once a job reaches this objective value")
+    tune.add_argument("--max-jobs-not-improving", type=int)
+    tune.add_argument("--max-failed-jobs", type=int)
+    tune.add_argument("--max-retries", type=int, default=0)
+    tune.add_argument("--seed", type=int)
+    tune.add_argument("--warm-start", action="append", default=[], metavar="PARENT_TUNING_JOB")
+    tune.add_argument("--warm-start-type", default="IdenticalDataAndAlgorithm",
+                      choices=["IdenticalDataAndAlgorithm", "TransferLearning"])
+    tune.add_argument("--storage", help="journal file or postgresql:// URL shared by several tuner processes")
+    tune.add_argument("--job-name", help="the tuning job's name; give the same one to join a running job")
+    tune.add_argument("--base-job-name")
+    tune.set_defaults(handler=_tune)
+
+    tuning = commands.add_parser("tuning", help="look at a tuning job")
+    tuning.add_argument("action", choices=["describe", "analytics", "deploy"])
+    tuning.add_argument("tuning_job")
+    tuning.add_argument("--storage")
+    tuning.add_argument("--csv", type=Path, help="analytics: also write the table here")
+    tuning.add_argument("--port", type=int)
+    tuning.add_argument("--name")
+    tuning.set_defaults(handler=_tuning)
+
+
+def _home(args: argparse.Namespace) -> tuple[Path, Path]:
+    from container_runtime.local.settings import default_endpoints_dir, default_jobs_dir
+
+    if args.home:
+        home = Path(args.home).expanduser()
+        return home / "jobs", home / "endpoints"
+    return default_jobs_dir(), default_endpoints_dir()
+
+
+def pairs(values: Sequence[str], what: str) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for value in values:
+        name, separator, rest = value.partition("=")
+        if not separator or not name:
+            raise LocalModeError(f"{what} {value!r}: expected NAME=VALUE")
+        result[name] = rest
+    return result
+
+
+def json_or_text(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
+    return {name: json_or_text(value) for name, value in pairs(args.hyperparameter, "hyperparameter").items()}
+
+
+def _run(args: argparse.Namespace) -> int:
+    from container_runtime.local.estimator import TrainingJobFailed
+
+    estimator = _estimator(args, base_job_name=args.base_job_name, backend=args.backend, image=args.image)
+    try:
+        result = estimator.fit(pairs(args.channel, "channel"), job_name=args.job_name)
+    except TrainingJobFailed as failed:  # the record says why; the exit status says it failed
+        result = failed.result
+    print(f"Record: {result.job_dir / 'describe.json'}")
+    if result.model_data:
+        print(f"Model: {result.model_data}")
+    for point in result.description.get("FinalMetricDataList", []):
+        print(f"Metric {point['MetricName']} = {point['Value']}")
+    return 0 if result.status == "Completed" else (130 if result.status == "Stopped" else FAILED)
+
+
+def _estimator(args: argparse.Namespace, **options: Any) -> Any:
+    """The job `run` runs and `tune` tunes, from the arguments both take (plus `options`)."""
+    from container_runtime.local.estimator import Estimator
+
+    jobs_dir, endpoints_dir = _home(args)
+    return Estimator(
+        args.entry_point,
+        source_dir=args.source_dir,
+        hyperparameters=_hyperparameters(args),
+        instance_count=args.instance_count,
+        output_path=args.output,
+        metric_definitions=pairs(args.metric, "metric"),
+        environment=pairs(args.env, "env"),
+        framework=args.framework,
+        jobs_dir=jobs_dir,
+        endpoints_dir=endpoints_dir,
+        **options,
+    )
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from container_runtime.local.tuning.ranges import parse_range
+    from container_runtime.local.tuning.tuner import HyperparameterTuner
+
+    estimator = _estimator(args)
+    tuner = HyperparameterTuner(
+        estimator,
+        args.objective,
+        dict(parse_range(text) for text in args.range),
+        strategy=args.strategy,
+        objective_type=args.objective_type,
+        objective_reduction=args.objective_reduction,
+        max_jobs=args.max_jobs,
+        max_parallel_jobs=args.max_parallel_jobs,
+        max_runtime_in_seconds=args.max_runtime,
+        early_stopping_type=args.early_stopping,
+        random_seed=args.seed,
+        base_tuning_job_name=args.base_job_name,
+        target_objective_value=args.target,
+        max_jobs_not_improving=args.max_jobs_not_improving,
+        max_failed_jobs=args.max_failed_jobs,
+        max_retries=args.max_retries,
+        warm_start_parents=args.warm_start,
+        warm_start_type=args.warm_start_type,
+        storage=args.storage,
+        bayesian_method=args.bayesian_method,
+    )
+    result = tuner.fit(pairs(args.channel, "channel"), job_name=args.job_name)
+    print(f"Record: {result.tuning_dir / 'describe.json'}")
+    if result.best_training_job:
+        print(f"Best training job: {result.best_training_job}")
+    # InProgress: this process's share is done while other tuner processes still run jobs.
+    return 0 if result.status in ("Completed", "InProgress") else (130 if result.status == "Stopped" else FAILED)
+
+
+def _tuning(args: argparse.Namespace) -> int:
+    from container_runtime.local.tuning.tooling import tuning_action
+
+    jobs_dir, endpoints_dir = _home(args)
+    print(tuning_action(args.action, args.tuning_job, storage=args.storage, tuning_root=jobs_dir.parent / "tuning",
+                        endpoints_dir=endpoints_dir, csv=args.csv, port=args.port, name_for_endpoint=args.name))
+    return 0
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    from container_runtime.local.describe import read_description
+
+    jobs_dir, _ = _home(args)
+    records = sorted(jobs_dir.glob("*/describe.json")) if jobs_dir.is_dir() else []
+    if not records:
+        print(f"no jobs in {jobs_dir}")
+    for path in records:
+        try:
+            record = read_description(path)
+        except LocalModeError as error:
+            print(f"{path.parent.name}  unreadable: {error}")
+            continue
+        seconds = record.get("TrainingTimeInSeconds")
+        took = f"{seconds:.1f}s" if isinstance(seconds, (int, float)) else "-"
+        print(f"{record.get('TrainingJobName')}  {record.get('TrainingJobStatus')}  {took}")
+    return 0
+
+
+def _describe(args: argparse.Namespace) -> int:
+    from container_runtime.local.describe import read_description
+
+    jobs_dir, _ = _home(args)
+    print(json.dumps(read_description(jobs_dir / args.job / "describe.json"), indent=2))
+    return 0
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    from container_runtime.local.deployment import deploy_from_arguments
+
+    jobs_dir, endpoints_dir = _home(args)
+    deploy_from_arguments(
+        job=args.job, model_data=args.model_data, entry_point=args.entry_point, source_dir=args.source_dir,
+        framework=args.framework, port=args.port, name=args.name, workers=args.workers,
+        jobs_dir=jobs_dir, endpoints_dir=endpoints_dir, console=sys.stdout, backend=args.backend, image=args.image,
+    )
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from container_runtime.local.deployment import predict_file
+
+    _, endpoints_dir = _home(args)
+    answer = predict_file(args.endpoint, args.data, content_type=args.content_type, accept=args.accept,
+                          endpoints_dir=endpoints_dir)
+    print(answer)
+    return 0
+
+
+def _endpoints(args: argparse.Namespace) -> int:
+    from container_runtime.local.endpoints import list_endpoints
+
+    _, endpoints_dir = _home(args)
+    records = list_endpoints(endpoints_dir)
+    if not records:
+        print("no endpoints running")
+    for record in records:
+        print(f"{record.name}  {record.url}  pid {record.pid}  {record.framework}  {record.model_data}")
+    return 0
+
+
+def _stop(args: argparse.Namespace) -> int:
+    from container_runtime.local.endpoints import list_endpoints, stop_endpoint
+
+    _, endpoints_dir = _home(args)
+    if args.all:
+        names = [record.name for record in list_endpoints(endpoints_dir)]
+    elif args.endpoint:
+        names = [args.endpoint]
+    else:
+        raise LocalModeError("stop: name an endpoint, or pass --all")
+    for name in names:
+        stop_endpoint(name, endpoints_dir)
+        print(f"Stopped endpoint {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

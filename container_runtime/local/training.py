@@ -1,0 +1,333 @@
+"""Running one local training job from start to record.
+
+Everything that can be checked is checked before anything is created: the entry point in the
+source dir, the channels, the metric regexes, the host count. Then the job dir is made (never
+reused), the channels are staged into every host, `train` runs on each host with its output
+relayed, and the master's artifacts and the record go to the output location, the record last.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any, NamedTuple, TextIO
+
+from container_runtime.local.backends import check_backend
+from container_runtime.local.channels import ChannelSource, stage_channels
+from container_runtime.local.config_files import encoded_hyperparameters, write_host_config
+from container_runtime.local.describe import iso_time, write_description
+from container_runtime.local.docker_cli import check_image
+from container_runtime.local.docker_hosts import DockerHosts
+from container_runtime.local.errors import LocalModeError
+from container_runtime.local.host_logs import HostLogRelay
+from container_runtime.local.hosts import NamespaceHosts, ProcessHosts, clean_environment, host_names
+from container_runtime.local.layout import JobLayout
+from container_runtime.local.metrics import MetricCollector, MetricDefinition
+from container_runtime.local.names import unique_name, validate_name
+from container_runtime.local.output import OutputLocation
+from container_runtime.local.presets import FrameworkPreset
+from container_runtime.local.progress import human_seconds
+
+STATUS_INTERVAL = 30.0
+STOP_GRACE_SECONDS = 30.0
+
+
+class TrainingJobSpec(NamedTuple):
+    entry_point: str
+    source_dir: Path | None
+    hyperparameters: Mapping[str, Any]
+    channels: tuple[ChannelSource, ...]
+    instance_count: int
+    jobs_dir: Path
+    framework: FrameworkPreset
+    output_path: str | None = None
+    job_name: str | None = None
+    base_job_name: str | None = None
+    metric_definitions: tuple[MetricDefinition, ...] = ()
+    environment: Mapping[str, str] = {}
+    s3_endpoint_url: str | None = None
+    #: Written to hyperparameters.json as they are, not JSON-encoded (`_tuning_objective_metric`).
+    raw_hyperparameters: Mapping[str, str] = {}
+    #: Where the hosts run: "local" (processes or namespace hosts) or "docker" (containers of `image`).
+    backend: str = "local"
+    image: str | None = None
+
+
+class JobControl:
+    """How a caller (the tuner) watches and steers a job that runs in another thread."""
+
+    def __init__(self, on_line: Callable[[str, str, float], None] | None = None) -> None:
+        self.on_line = on_line
+        self.stop_requested = threading.Event()
+        self.stop_reason = ""
+
+    def stop(self, reason: str) -> None:
+        self.stop_reason = reason
+        self.stop_requested.set()
+
+
+class TrainingJobResult(NamedTuple):
+    name: str
+    status: str
+    description: dict[str, Any]
+    job_dir: Path
+    metrics: MetricCollector
+
+    @property
+    def model_data(self) -> str | None:
+        artifacts = self.description.get("ModelArtifacts") or {}
+        return artifacts.get("S3ModelArtifacts")
+
+
+def check_spec(spec: TrainingJobSpec) -> TrainingJobSpec:
+    """Resolve the source dir and entry point; every problem is a one-line error."""
+    if spec.instance_count < 1:
+        raise LocalModeError(f"instance count {spec.instance_count}: must be at least 1")
+    check_backend(spec.backend, spec.image)
+    source_dir = spec.source_dir
+    if source_dir is None:
+        entry = Path(spec.entry_point).expanduser().resolve()
+        if not entry.is_file():
+            raise LocalModeError(f"entry point {spec.entry_point!r}: no such file")
+        source_dir, entry_point = entry.parent, entry.name
+    else:
+        source_dir = source_dir.expanduser().resolve()
+        if not source_dir.is_dir():
+            raise LocalModeError(f"source dir {str(source_dir)!r}: no such directory")
+        entry_point = spec.entry_point
+        candidate = (source_dir / entry_point).resolve()
+        if not candidate.is_relative_to(source_dir) or not candidate.exists():
+            raise LocalModeError(f"entry point {entry_point!r} is not in the source dir {str(source_dir)!r}")
+    if spec.job_name is not None:
+        validate_name(spec.job_name)
+    for channel in spec.channels:
+        if channel.is_s3:
+            from container_runtime.local.s3 import check_readable_prefix
+
+            try:
+                check_readable_prefix(channel.location, endpoint_url=spec.s3_endpoint_url)
+            except LocalModeError as error:
+                raise LocalModeError(f"channel {channel.name!r}: {error}") from None
+    return spec._replace(source_dir=source_dir, entry_point=entry_point)
+
+
+def run_training_job(
+    spec: TrainingJobSpec, console: TextIO | None = sys.stdout, control: JobControl | None = None
+) -> TrainingJobResult:
+    spec = check_spec(spec)
+    assert spec.source_dir is not None
+    name = spec.job_name or unique_name(spec.base_job_name or Path(spec.entry_point).stem)
+    hosts = host_names(spec.instance_count)
+    output = OutputLocation.for_job(spec.output_path, spec.jobs_dir, name, spec.s3_endpoint_url)
+    launcher_class: Callable[[JobLayout, list[str]], ProcessHosts | NamespaceHosts | DockerHosts]
+    launcher_class = ProcessHosts if len(hosts) == 1 else NamespaceHosts
+    if spec.backend == "docker":
+        assert spec.image is not None
+        check_image(spec.image)
+        launcher_class = partial(DockerHosts, image=spec.image, environment_names=tuple(spec.environment))
+    elif launcher_class is NamespaceHosts:
+        from container_runtime.local.netns import can_make_hosts
+
+        reason = can_make_hosts()
+        if reason is not None:
+            raise LocalModeError(f"instance count {len(hosts)}: {reason}; run as root, or use an instance count of 1")
+    layout = JobLayout.create(spec.jobs_dir / name, hosts)
+    hyperparameters = _job_hyperparameters(spec, name)
+    record = _initial_record(spec, name, hyperparameters, layout, output)
+    write_description(layout.describe_file, record)
+    collector = MetricCollector(spec.metric_definitions)
+
+    def collect(host: str, line: str, now: float) -> None:
+        collector.feed(line, now)
+        if control is not None and control.on_line is not None:
+            control.on_line(host, line, now)
+
+    relay = HostLogRelay(console, collect)
+    started = time.time()
+    exit_codes: dict[str, int] = {}
+    stopped = False
+    try:
+        stage_channels(spec.channels, [layout.host_base(host) for host in hosts],
+                       s3_endpoint_url=spec.s3_endpoint_url, staging=layout.root / "staging")
+        for host in hosts:
+            write_host_config(layout.host_base(host), host=host, hosts=hosts, hyperparameters=hyperparameters,
+                              channels=[channel.name for channel in spec.channels], raw=spec.raw_hyperparameters)
+        with launcher_class(layout, hosts) as launcher:
+            relay.say(f"Training job {name}: {len(hosts)} host(s) ({', '.join(hosts)}) on {launcher.description}; "
+                      f"job dir {layout.root}")
+            env = clean_environment({**spec.framework.training_environment, **spec.environment})
+            if spec.s3_endpoint_url:
+                env["S3_ENDPOINT_URL"] = spec.s3_endpoint_url
+            processes = {}
+            for host in hosts:
+                process = processes[host] = launcher.start(host, env)
+                assert process.stdout is not None
+                relay.follow(host, process.stdout, layout.log_file(host))
+            exit_codes, stopped = _wait(processes, relay, started, control)
+            relay.wait(10)
+    except LocalModeError as error:
+        record.update(_final_fields(record, "Failed", str(error), started, {}, collector))
+        write_description(layout.describe_file, record)
+        raise
+    status, reason = _verdict(exit_codes, stopped, layout, hosts)
+    if stopped and control is not None and control.stop_reason:
+        reason = control.stop_reason
+    record.update(_final_fields(record, status, reason, started, exit_codes, collector))
+    if status != "Stopped":
+        record.update(output.deliver(layout, hosts[0]))
+    output.record(layout, record)
+    relay.say(f"Training job {name} {status.lower()} after {human_seconds(time.time() - started)}"
+              + (f": {reason}" if reason else ""))
+    return TrainingJobResult(name, status, record, layout.root, collector)
+
+
+def _job_hyperparameters(spec: TrainingJobSpec, name: str) -> dict[str, Any]:
+    """The user's hyperparameters plus the ones the SDK adds (program, code, job name)."""
+    assert spec.source_dir is not None
+    return {
+        **spec.hyperparameters,
+        "sagemaker_program": spec.entry_point,
+        "sagemaker_submit_directory": str(spec.source_dir),
+        "sagemaker_job_name": name,
+        "sagemaker_region": "local",
+        "sagemaker_container_log_level": 20,
+    }
+
+
+def _initial_record(
+    spec: TrainingJobSpec, name: str, hyperparameters: Mapping[str, Any], layout: JobLayout, output: OutputLocation
+) -> dict[str, Any]:
+    return {
+        "TrainingJobName": name,
+        "TrainingJobStatus": "InProgress",
+        "FailureReason": None,
+        "HyperParameters": {**encoded_hyperparameters(hyperparameters), **spec.raw_hyperparameters},
+        "AlgorithmSpecification": {
+            "TrainingImage": spec.framework.name,
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [{"Name": d.name, "Regex": d.regex} for d in spec.metric_definitions],
+        },
+        "InputDataConfig": [
+            {"ChannelName": channel.name, "DataUri": channel.location} for channel in spec.channels
+        ],
+        "ResourceConfig": {"InstanceCount": spec.instance_count, "InstanceType": "local"},
+        "OutputDataConfig": {"S3OutputPath": output.base_uri},
+        "CreationTime": iso_time(time.time()),
+        "TrainingStartTime": iso_time(time.time()),
+        "TrainingEndTime": None,
+        "TrainingTimeInSeconds": None,
+        "ModelArtifacts": None,
+        "OutputArtifacts": None,
+        "FinalMetricDataList": [],
+        "JobDir": str(layout.root),
+        "Hosts": {},
+    }
+
+
+def _wait(
+    processes: dict[str, subprocess.Popen[bytes]], relay: HostLogRelay, started: float, control: JobControl | None
+) -> tuple[dict[str, int], bool]:
+    """Wait for every host; Ctrl-C, SIGTERM or the caller's stop request stops them all (SIGTERM, then
+    SIGKILL after a grace). Signal handlers are only ours in the main thread."""
+    stopped = False
+    stop_deadline: float | None = None
+    next_status = time.monotonic() + STATUS_INTERVAL
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopped, stop_deadline
+        if not stopped:
+            why = control.stop_reason if control is not None and control.stop_reason else f"signal {signum}"
+            relay.say(f"Stopping the job ({why}): SIGTERM to every host, SIGKILL after {STOP_GRACE_SECONDS:.0f} s")
+            stopped = True
+            stop_deadline = time.monotonic() + STOP_GRACE_SECONDS
+            for process in processes.values():
+                _signal(process, signal.SIGTERM)
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = {}
+    if in_main_thread:
+        previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while any(process.poll() is None for process in processes.values()):
+            if control is not None and control.stop_requested.is_set() and not stopped:
+                stop(signal.SIGTERM, None)
+            time.sleep(0.05)
+            now = time.monotonic()
+            if stop_deadline is not None and now > stop_deadline:
+                for process in processes.values():
+                    _signal(process, signal.SIGKILL)
+                stop_deadline = None
+            if now >= next_status:
+                next_status = now + STATUS_INTERVAL
+                running = [host for host, process in processes.items() if process.poll() is None]
+                relay.say(f"... {human_seconds(time.time() - started)} elapsed; running on {', '.join(running)}")
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return {host: process.wait() for host, process in processes.items()}, stopped
+
+
+def _signal(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
+    import os
+
+    try:
+        os.killpg(process.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _verdict(
+    exit_codes: Mapping[str, int], stopped: bool, layout: JobLayout, hosts: Sequence[str]
+) -> tuple[str, str | None]:
+    if stopped:
+        return "Stopped", "stopped by the user"
+    failures = [host for host in hosts if exit_codes.get(host) != 0]
+    if not failures:
+        return "Completed", None
+    host = failures[0]
+    summary = _runtime_summary(layout.log_file(host))
+    return "Failed", f"{host}: {summary or f'train exited with code {exit_codes.get(host)}'}"
+
+
+_SUMMARY = re.compile(r"\] ERROR Training (?:failed|stopped) after [\d.]+ s: (.*)$")
+
+
+def _runtime_summary(log_file: Path) -> str | None:
+    """The one-line failure the runtime logged last on that host."""
+    try:
+        lines = log_file.read_text(errors="replace").splitlines()[-500:]
+    except OSError:
+        return None
+    for line in reversed(lines):
+        match = _SUMMARY.search(line)
+        if match:
+            return match.group(1)
+    return None
+
+
+def _final_fields(
+    record: Mapping[str, Any], status: str, reason: str | None, started: float, exit_codes: Mapping[str, int],
+    collector: MetricCollector,
+) -> dict[str, Any]:
+    ended = time.time()
+    return {
+        "TrainingJobStatus": status,
+        "FailureReason": reason,
+        "TrainingEndTime": iso_time(ended),
+        "TrainingTimeInSeconds": round(ended - started, 3),
+        "FinalMetricDataList": [
+            {"MetricName": name, "Value": point.value, "Timestamp": iso_time(point.timestamp)}
+            for name, point in collector.final_values().items()
+        ],
+        "Hosts": {
+            host: {"ExitCode": code, "Log": str(Path(record["JobDir"]) / "logs" / f"{host}.log")}
+            for host, code in exit_codes.items()
+        },
+    }

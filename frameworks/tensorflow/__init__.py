@@ -1,5 +1,0 @@
-"""TensorFlow: training through `SAGEMAKER_TRAINING_MODULE=frameworks.tensorflow.training:run`,
-serving defaults through `SAGEMAKER_SERVING_FRAMEWORK=tensorflow`.
-
-Nothing here imports TensorFlow at import time.
-"""
