@@ -13,8 +13,9 @@ import sys
 from container_runtime import log
 from container_runtime.config import JobPaths, TrainingConfig, base_dir_from, load_config
 from container_runtime.errors import ConfigError
+from container_runtime.job import TrainingJob
 from container_runtime.process import SignalInbox, SupervisionPolicy, become_subreaper
-from container_runtime.training import TrainingJob, run_training
+from container_runtime.training import run_training
 from container_runtime.training.status import write_failure
 
 USAGE = """usage: train

@@ -22,10 +22,9 @@ from container_runtime.cluster.reachability import ssh_unanswered, unresolved, w
 from container_runtime.cluster.sshd import SshServer
 from container_runtime.cluster.worker import MasterLink
 from container_runtime.errors import CalledProcessFailure, JobFailure
-from container_runtime.launch.mpi import MpiPlan, log_launch, rank_launch
+from container_runtime.job import JobStopped, TrainingJob, run_entry_point
+from container_runtime.launch.mpi_command import MpiPlan, log_launch, rank_launch
 from container_runtime.log import get_logger
-from container_runtime.training.job import TrainingJob, run_entry_point
-from container_runtime.training.outcome import JobStopped
 from container_runtime.usercode.entry_point import EntryPoint
 
 logger = get_logger(__name__)

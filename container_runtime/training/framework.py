@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from container_runtime.errors import ConfigError
-from container_runtime.training.job import TrainingJob
+from container_runtime.job.training_job import TrainingJob
 
 SOURCE = "environment variable SAGEMAKER_TRAINING_MODULE"
 

@@ -6,10 +6,10 @@ import time
 
 from container_runtime.config.hyperparameters import boolean_parameter
 from container_runtime.errors import JobFailure
+from container_runtime.job.outcome import JobResult, JobState, JobStopped
+from container_runtime.job.training_job import TrainingJob, run_entry_point
 from container_runtime.log import get_logger
 from container_runtime.training.artifacts_step import package_artifacts, written_since
-from container_runtime.training.job import TrainingJob, run_entry_point
-from container_runtime.training.outcome import JobResult, JobState, JobStopped
 from container_runtime.training.status import write_failure, write_success
 
 logger = get_logger(__name__)
@@ -63,7 +63,8 @@ def _run(job: TrainingJob) -> JobResult:
 
             run_framework(job, job.config.framework_module)
         elif boolean_parameter(job.config.framework_params, "sagemaker_mpi_enabled", False):
-            from container_runtime.launch.mpi import MpiKeys, run_mpi
+            from container_runtime.launch.mpi import run_mpi
+            from container_runtime.launch.mpi_command import MpiKeys
 
             run_mpi(job, MpiKeys())
         else:

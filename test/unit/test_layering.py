@@ -1,8 +1,10 @@
-"""Layering and import hygiene.
+"""Layering and import hygiene for the whole tree.
 
-`container_runtime.process` is mechanism only and must import nothing else from the package
-except the leaf logger `container_runtime.log` (which itself imports nothing from it);
-importing the `train` CLI must stay cheap and side-effect free.
+Every module belongs to a layer (a package, or a top-level module such as `errors`); `ALLOWED`
+says which layers each one may import. The test fails on any import outside the table, lazy
+ones (inside functions) and `importlib.import_module("...")` included, and on any import cycle
+between modules. Mechanism (`process`, `cluster`, `artifacts`) never imports policy. Importing
+the `train` CLI stays cheap and free of side effects.
 """
 
 from __future__ import annotations
@@ -12,26 +14,80 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PROCESS_DIR = REPO / "container_runtime" / "process"
-PROCESS_PACKAGE = "container_runtime.process"
+#: Import name -> directory of every package this repository installs.
+ROOTS = {
+    "container_runtime": REPO / "container_runtime",
+    "container_runtime_chainer": REPO / "frameworks" / "chainer" / "container_runtime_chainer",
+    "container_runtime_tensorflow": REPO / "frameworks" / "tensorflow" / "container_runtime_tensorflow",
+}
+#: Layers that are a subpackage of another layer: a module belongs to the longest prefix that is a layer.
+NESTED_LAYERS = ("container_runtime.local.cli", "container_runtime.local.tuning")
 
-#: Files that break the rule today (a strict xfail turns into a failure once they are fixed).
-KNOWN_VIOLATIONS: dict[str, str] = {}
-#: Leaf modules every layer may use.
-LEAVES = ("container_runtime.log",)
+CR = "container_runtime"
+#: Layer -> the layers it may import (its own modules always). Read top-down: nothing may point up.
+ALLOWED: dict[str, frozenset[str]] = {
+    name: frozenset(f"{CR}.{layer}" if not layer.startswith(CR) else layer for layer in layers)
+    for name, layers in {
+        # Leaves.
+        f"{CR}.log": (),
+        f"{CR}.errors": (),
+        f"{CR}.plugins": ("errors",),
+        # Mechanism: knows nothing of jobs, configs' meaning, frameworks or local mode.
+        f"{CR}.process": ("log",),
+        f"{CR}.artifacts": ("log", "errors"),
+        # Reading the job's inputs.
+        f"{CR}.config": ("errors", "log"),
+        f"{CR}.environment": ("config", "errors"),
+        f"{CR}.usercode": ("errors", "log"),
+        # Jobs across hosts (mechanism for several hosts: sshd, the master-worker link).
+        f"{CR}.cluster": ("config", "errors", "log", "process"),
+        # One job's blocks, then the launchers, then the flow.
+        f"{CR}.job": ("config", "environment", "errors", "log", "process", "usercode"),
+        f"{CR}.launch": ("cluster", "config", "errors", "job", "log", "process", "usercode"),
+        f"{CR}.training": ("artifacts", "config", "errors", "job", "launch", "log", "process"),
+        f"{CR}.serving": ("config", "errors", "log", "plugins", "process", "usercode"),
+        f"{CR}.cli": ("config", "errors", "job", "log", "process", "serving", "training"),
+        # Framework adapters: plug-ins on top of the core's blocks.
+        "container_runtime_chainer": ("config", "errors", "job", "launch", "log", "process", "serving", "usercode"),
+        "container_runtime_tensorflow": ("config", "errors", "job", "launch", "log", "process", "serving", "usercode"),
+        # Local mode: runs the runtime's commands on this machine; talks to the core through the
+        # process handle and the contract's files, never through the training flow.
+        f"{CR}.local": ("config", "errors", "log", "plugins", "process"),
+        f"{CR}.local.tuning": ("errors", "log", "local"),
+        f"{CR}.local.cli": ("errors", "log", "local", "local.tuning"),
+    }.items()
+}
+#: Packages that are mechanism: they may never import a policy layer.
+MECHANISM = (f"{CR}.process", f"{CR}.cluster", f"{CR}.artifacts")
+POLICY = (f"{CR}.job", f"{CR}.launch", f"{CR}.training", f"{CR}.serving", f"{CR}.cli", f"{CR}.local",
+          "container_runtime_chainer", "container_runtime_tensorflow")
 
 
-def imported_modules(path: Path) -> list[tuple[int, str]]:
+def module_files() -> Iterator[tuple[str, Path]]:
+    """(module name, file) of every module the repository installs."""
+    for root, directory in ROOTS.items():
+        for path in sorted(directory.rglob("*.py")):
+            parts = [root, *path.relative_to(directory).with_suffix("").parts]
+            if parts[-1] == "__init__":
+                parts.pop()
+            yield ".".join(parts), path
+
+
+MODULES = dict(module_files())
+
+
+def imported_modules(path: Path, module: str) -> list[tuple[int, str]]:
     """(line, absolute module name) of every import in `path`, including lazy ones in functions
-    and `importlib.import_module("...")` / `__import__("...")` with a literal name."""
+    and `importlib.import_module("...")` / `__import__("...")` with a literal name. `from P import
+    name` counts as importing P.name when that is a module of ours, else P."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    package = PROCESS_PACKAGE  # every checked file lives directly in the process package
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -40,13 +96,13 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
             if node.level:
                 parts = package.split(".")
                 base = parts[: len(parts) - (node.level - 1)]
-                module = ".".join(base + ([node.module] if node.module else []))
+                target = ".".join(base + ([node.module] if node.module else []))
             else:
-                module = node.module or ""
-            found.append((node.lineno, module))
-            # `from container_runtime import config` imports container_runtime.config.
-            if module == "container_runtime":
-                found.extend((node.lineno, f"container_runtime.{alias.name}") for alias in node.names)
+                target = node.module or ""
+            members = [f"{target}.{alias.name}" for alias in node.names if f"{target}.{alias.name}" in MODULES]
+            found.extend((node.lineno, member) for member in members)
+            if len(members) < len(node.names):
+                found.append((node.lineno, target))
         elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
@@ -55,52 +111,89 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
     return found
 
 
-def outside_process_package(module: str) -> bool:
-    if module == "container_runtime" or module in LEAVES:
-        return False  # the namespace itself (its members are checked separately) and leaves
-    return module.startswith("container_runtime.") and not (
-        module == PROCESS_PACKAGE or module.startswith(PROCESS_PACKAGE + ".")
-    )
+def layer_of(module: str) -> str | None:
+    """The layer a module of ours belongs to; None for other distributions' modules and the bare namespace."""
+    if module.split(".")[0] not in ROOTS or module == CR:
+        return None
+    for nested in NESTED_LAYERS:
+        if module == nested or module.startswith(nested + "."):
+            return nested
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == CR else parts[0]
 
 
-def process_files() -> list[Any]:
-    files = sorted(PROCESS_DIR.glob("*.py"))
-    assert files, PROCESS_DIR
-    params = []
-    for path in files:
-        marks = []
-        if path.name in KNOWN_VIOLATIONS:
-            marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_VIOLATIONS[path.name]))
-        params.append(pytest.param(path, id=path.name, marks=marks))
-    return params
+def our_imports(module: str) -> list[tuple[int, str]]:
+    return [(line, target) for line, target in imported_modules(MODULES[module], module) if layer_of(target)]
 
 
-@pytest.mark.parametrize("path", process_files())
-def test_process_package_imports_nothing_else_from_container_runtime(path: Path) -> None:
-    offending = [f"line {line}: {module}" for line, module in imported_modules(path) if outside_process_package(module)]
-    assert offending == [], f"{path.relative_to(REPO)} imports outside {PROCESS_PACKAGE}"
+def test_every_layer_of_the_tree_is_in_the_table() -> None:
+    layers = {layer_of(module) for module in MODULES} - {None}
+    assert layers - set(ALLOWED) == set(), "add these layers to ALLOWED"
+    assert set(ALLOWED) - layers == set(), "ALLOWED names layers that no longer exist"
+
+
+def test_mechanism_never_imports_policy() -> None:
+    for mechanism in MECHANISM:
+        assert not ALLOWED[mechanism] & set(POLICY), mechanism
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_imports_follow_the_table(module: str) -> None:
+    own = layer_of(module)
+    if own is None:  # the bare `container_runtime` package: empty, so importing it costs nothing
+        assert our_imports(module) == []
+        return
+    offending = [
+        f"line {line}: {target} (layer {layer_of(target)})"
+        for line, target in our_imports(module)
+        if layer_of(target) != own and layer_of(target) not in ALLOWED[own]
+    ]
+    assert offending == [], f"{MODULES[module].relative_to(REPO)} imports outside what {own} may import"
+
+
+def test_no_import_cycles_between_modules() -> None:
+    graph = {module: sorted({target for _, target in our_imports(module) if target in MODULES}) for module in MODULES}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    stack: list[str] = []
+
+    def visit(module: str) -> list[str] | None:
+        state[module] = 1
+        stack.append(module)
+        for target in graph[module]:
+            if state.get(target) == 1:
+                return stack[stack.index(target):] + [target]
+            if target not in state and (cycle := visit(target)):
+                return cycle
+        stack.pop()
+        state[module] = 2
+        return None
+
+    for module in sorted(graph):
+        if module not in state and (cycle := visit(module)):
+            pytest.fail("import cycle: " + " -> ".join(cycle))
 
 
 @pytest.mark.parametrize(
     "source, expected",
     [
-        pytest.param("import container_runtime.config", True, id="absolute-import"),
-        pytest.param("from container_runtime.errors import ConfigError", True, id="from-import"),
-        pytest.param("from container_runtime import config", True, id="from-package-import-member"),
-        pytest.param("from .. import errors", True, id="relative-parent"),
-        pytest.param("from ..config import x", True, id="relative-sibling-package"),
-        pytest.param("def f():\n    import container_runtime.config", True, id="lazy-import"),
-        pytest.param("import importlib\nimportlib.import_module('container_runtime.config')", True, id="import-module"),
-        pytest.param("from container_runtime.process.signals import SignalInbox", False, id="own-package"),
-        pytest.param("from .streaming import OutputRelay", False, id="relative-own"),
-        pytest.param("from . import signals", False, id="relative-own-package"),
-        pytest.param("import os, signal", False, id="stdlib"),
+        pytest.param("import container_runtime.config", f"{CR}.config", id="absolute-import"),
+        pytest.param("from container_runtime.errors import ConfigError", f"{CR}.errors", id="from-import"),
+        pytest.param("from container_runtime import config", f"{CR}.config", id="from-package-import-member"),
+        pytest.param("from .. import errors", f"{CR}.errors", id="relative-parent"),
+        pytest.param("from ..config import x", f"{CR}.config", id="relative-sibling-package"),
+        pytest.param("def f():\n    import container_runtime.training", f"{CR}.training", id="lazy-import"),
+        pytest.param("import importlib\nimportlib.import_module('container_runtime.job')", f"{CR}.job",
+                     id="import-module"),
+        pytest.param("from container_runtime.process.signals import SignalInbox", None, id="own-package"),
+        pytest.param("from .streaming import OutputRelay", None, id="relative-own"),
+        pytest.param("import os, signal", None, id="stdlib"),
     ],
 )
-def test_the_checker_itself(tmp_path: Path, source: str, expected: bool) -> None:
+def test_the_checker_itself(tmp_path: Path, source: str, expected: str | None) -> None:
     path = tmp_path / "module.py"
     path.write_text(source + "\n")
-    assert any(outside_process_package(module) for _, module in imported_modules(path)) is expected
+    layers = {layer_of(target) for _, target in imported_modules(path, f"{CR}.process.module")} - {None}
+    assert layers - {f"{CR}.process"} == ({expected} if expected else set())
 
 
 FORBIDDEN_AT_IMPORT = ("boto3", "botocore", "numpy", "isal", "tarfile", "psutil", "chainer", "tensorflow", "moto")

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from container_runtime.config.hyperparameters import boolean_parameter
-from container_runtime.launch.mpi import MpiKeys, run_mpi
-from container_runtime.training import TrainingJob, run_entry_point
+from container_runtime.job import TrainingJob, run_entry_point
+from container_runtime.launch.mpi import run_mpi
+from container_runtime.launch.mpi_command import MpiKeys
 
 CHAINER_MPI_KEYS = MpiKeys(
     processes_per_host=("sagemaker_process_slots_per_host", "sagemaker_mpi_num_of_processes_per_host"),

@@ -27,9 +27,10 @@ from pathlib import Path
 from types import MappingProxyType
 
 from container_runtime.config.hyperparameters import boolean_parameter
-from container_runtime.launch.mpi import MpiKeys, run_mpi
+from container_runtime.job import TrainingJob, run_entry_point
+from container_runtime.launch.mpi import run_mpi
+from container_runtime.launch.mpi_command import MpiKeys
 from container_runtime.log import get_logger
-from container_runtime.training import TrainingJob, run_entry_point
 from container_runtime.usercode.entry_point import EntryPoint
 from container_runtime.usercode.inspection import top_level_names
 from container_runtime_tensorflow.model_check import servability_problem

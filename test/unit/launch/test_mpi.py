@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from container_runtime.errors import ConfigError
-from container_runtime.launch.mpi import MpiKeys, MpiPlan, mpirun_command, plan_mpi
+from container_runtime.launch.mpi_command import MpiKeys, MpiPlan, mpirun_command, plan_mpi
 from container_runtime_chainer.training import CHAINER_MPI_KEYS, uses_mpi
 
 ONE_HOST = ("algo-1",)

@@ -23,9 +23,9 @@ from container_runtime.errors import (
     InstallModuleError,
     InstallRequirementsError,
 )
+from container_runtime.job.outcome import JobStopped, failure_for
 from container_runtime.log import get_logger
 from container_runtime.process import ProcessOutcome, SignalInbox, SupervisionPolicy, run_supervised
-from container_runtime.training.outcome import JobStopped, failure_for
 from container_runtime.usercode.entry_point import (
     EntryPoint,
     EntryPointKind,
