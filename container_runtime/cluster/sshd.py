@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -24,7 +23,7 @@ from container_runtime.cluster.reachability import greets_with_ssh
 from container_runtime.config.cluster import ClusterSettings
 from container_runtime.config.executables import find_executable
 from container_runtime.log import get_logger
-from container_runtime.process import terminate_tree
+from container_runtime.process import ProcessGroup
 
 logger = get_logger(__name__)
 START_SECONDS = 10.0
@@ -39,7 +38,7 @@ class SshServer:
     def __init__(self, settings: ClusterSettings, environ: Mapping[str, str]) -> None:
         self.settings = settings
         self.environ = environ
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: ProcessGroup | None = None
         self._log: IO[bytes] | None = None
 
     @property
@@ -62,10 +61,7 @@ class SshServer:
         except OSError:
             pass  # Not root, or an sshd built without privilege separation: sshd will say if it matters.
         self._log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, start_new_session=True,
-            preexec_fn=_die_with_parent(),
-        )
+        self.process = ProcessGroup.start(command, label="sshd", output=self._log, preexec_fn=_die_with_parent())
         try:
             self._wait_until_listening(port)
         except BaseException:
@@ -100,8 +96,9 @@ class SshServer:
         deadline = time.monotonic() + START_SECONDS
         pause = 0.01
         while not greets_with_ssh("localhost", port, timeout=1.0):
-            if self.process.poll() is not None:
-                raise ClusterError(f"sshd exited with code {self.process.returncode} at start: {self._log_tail()}")
+            returncode = self.process.wait(0)
+            if returncode is not None:
+                raise ClusterError(f"sshd exited with code {returncode} at start: {self._log_tail()}")
             if time.monotonic() > deadline:
                 raise ClusterError(
                     f"sshd did not answer on port {port} within {START_SECONDS:.0f} s: {self._log_tail()}"
@@ -118,12 +115,8 @@ class SshServer:
 
     def _stop(self) -> None:
         if self.process is not None:
-            if self.process.poll() is None:
-                terminate_tree(self.process.pid, STOP_GRACE_SECONDS)
-            try:
-                self.process.wait(STOP_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                pass
+            # sshd's sessions (mpirun's orted among them) leave its group: end the whole tree.
+            self.process.stop_tree(STOP_GRACE_SECONDS)
             self.process = None
         if self._log is not None:
             self._log.close()

@@ -25,7 +25,7 @@ from container_runtime.errors import (
 )
 from container_runtime.job.outcome import JobStopped, failure_for
 from container_runtime.log import get_logger
-from container_runtime.process import ProcessOutcome, SignalInbox, SupervisionPolicy, run_supervised
+from container_runtime.process import ProcessGroup, ProcessOutcome, SignalInbox, SupervisionPolicy, run_supervised
 from container_runtime.usercode.entry_point import (
     EntryPoint,
     EntryPointKind,
@@ -105,7 +105,7 @@ class TrainingJob(NamedTuple):
         env: Mapping[str, str],
         cwd: Path | None = None,
         error_class: type[CalledProcessFailure] = ExecuteUserScriptError,
-        on_start: Callable[[int], None] | None = None,
+        on_start: Callable[[ProcessGroup], None] | None = None,
     ) -> ProcessOutcome:
         """Run `command` under supervision; raise the matching failure unless it succeeded."""
         self.raise_if_stopped()

@@ -10,8 +10,6 @@ second, with no fixed sleeps. A worker whose master goes away fails on its own.
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 
 from container_runtime.cluster.errors import HostLeftError, MasterReportedFailure
@@ -25,6 +23,7 @@ from container_runtime.errors import CalledProcessFailure, JobFailure
 from container_runtime.job import JobStopped, TrainingJob, run_entry_point
 from container_runtime.launch.mpi_command import MpiPlan, log_launch, rank_launch
 from container_runtime.log import get_logger
+from container_runtime.process import ProcessGroup
 from container_runtime.usercode.entry_point import EntryPoint
 
 logger = get_logger(__name__)
@@ -93,7 +92,7 @@ def _launch(job: TrainingJob, plan: MpiPlan, mpirun: str, entry: EntryPoint | No
             raise HostLeftError(host, detail, failure.error_output) from failure
         raise
     finally:
-        ender.cancel()
+        ender.mpirun = None
 
 
 def _run_worker(job: TrainingJob, master: str, entry: EntryPoint | None) -> None:
@@ -128,34 +127,23 @@ def _keeping(job: TrainingJob, pid: int | None) -> TrainingJob:
 
 
 class _MpirunEnder:
-    """Ends mpirun's process group from the roster's thread when a host leaves the job."""
+    """Ends mpirun's process group (SIGTERM, SIGKILL after the grace) when a host leaves the job.
+
+    The roster calls `end` from its own thread; the stop runs in one more, so the roster keeps
+    reading the other workers meanwhile. The supervisor, not this, reaps mpirun.
+    """
 
     def __init__(self, grace_seconds: float) -> None:
         self.grace_seconds = grace_seconds
-        self.pid: int | None = None
-        self._timer: threading.Timer | None = None
+        self.mpirun: ProcessGroup | None = None
 
-    def started(self, pid: int) -> None:
-        self.pid = pid
+    def started(self, mpirun: ProcessGroup) -> None:
+        mpirun.label = "mpirun"
+        self.mpirun = mpirun
 
     def end(self, host: str) -> None:
-        if self.pid is None:
+        mpirun = self.mpirun
+        if mpirun is None:
             return
         logger.error("Ending mpirun because %s left the job", host)
-        self._signal(signal.SIGTERM)
-        self._timer = threading.Timer(self.grace_seconds, self._signal, (signal.SIGKILL,))
-        self._timer.daemon = True
-        self._timer.start()
-
-    def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self.pid = None
-
-    def _signal(self, signum: signal.Signals) -> None:
-        if self.pid is None:
-            return
-        try:
-            os.killpg(self.pid, signum)
-        except (ProcessLookupError, PermissionError):
-            pass
+        threading.Thread(target=mpirun.stop, args=(self.grace_seconds,), name="end mpirun", daemon=True).start()

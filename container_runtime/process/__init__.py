@@ -5,16 +5,20 @@ from the rest of `container_runtime` but the leaf logger `container_runtime.log`
 above it).
 """
 
+from container_runtime.process.group import INHERIT, PIPE, LineRelay, ProcessGroup, terminate_tree
 from container_runtime.process.signals import SignalInbox
 from container_runtime.process.supervisor import (
     ProcessOutcome,
     SupervisionPolicy,
     become_subreaper,
     run_supervised,
-    terminate_tree,
 )
 
 __all__ = [
+    "INHERIT",
+    "PIPE",
+    "LineRelay",
+    "ProcessGroup",
     "ProcessOutcome",
     "SignalInbox",
     "SupervisionPolicy",

@@ -38,6 +38,18 @@ def read_process_table(proc_root: Path = Path("/proc")) -> dict[int, ProcessEntr
     return table
 
 
+def process_entry(pid: int, proc_root: Path = Path("/proc")) -> ProcessEntry | None:
+    """One process's entry, or None when there is no such process."""
+    try:
+        stat = (proc_root / str(pid) / "stat").read_bytes()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    if len(fields) < 4:
+        return None
+    return ProcessEntry(pid=pid, ppid=int(fields[1]), session=int(fields[3]), zombie=fields[0] == b"Z")
+
+
 def leftover_processes(
     table: dict[int, ProcessEntry],
     *,

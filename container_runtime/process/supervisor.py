@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from container_runtime.log import get_logger
-from container_runtime.process.proc_table import descendants, leftover_processes, read_process_table
+from container_runtime.process.group import ProcessGroup, signal_and_wait
+from container_runtime.process.proc_table import leftover_processes, read_process_table
 from container_runtime.process.signals import SignalInbox
 from container_runtime.process.streaming import OutputRelay
 
@@ -71,12 +72,13 @@ def run_supervised(
     policy: SupervisionPolicy,
     stdout_sink: BinaryIO | None,
     stderr_sink: BinaryIO | None,
-    on_start: Callable[[int], None] | None = None,
+    on_start: Callable[[ProcessGroup], None] | None = None,
 ) -> ProcessOutcome:
     """Start `argv` (no shell) and supervise it to the end. Raises OSError if it cannot start.
 
-    `on_start` gets the child's pid (its process group too), for callers that may have to
-    end it from elsewhere, such as a watcher that sees another host leave the job.
+    `on_start` gets a handle on the child's process group (which the supervisor reaps), for
+    callers that may have to end it from elsewhere, such as a watcher that sees another host
+    leave the job.
     """
     process = subprocess.Popen(
         list(argv),
@@ -87,7 +89,7 @@ def run_supervised(
         start_new_session=True,
     )
     if on_start is not None:
-        on_start(process.pid)
+        on_start(ProcessGroup.watch(process.pid, label="supervised process"))
     return _Supervision(process, inbox, policy, stdout_sink, stderr_sink).run()
 
 
@@ -231,9 +233,9 @@ class _Supervision:
             len(pids),
             " ".join(str(pid) for pid in pids),
         )
-        survivors = _signal_and_wait(pids, signal.SIGTERM, self.policy.leftover_grace_seconds)
+        survivors = signal_and_wait(pids, signal.SIGTERM, self.policy.leftover_grace_seconds)
         if survivors:
-            survivors = _signal_and_wait(survivors, signal.SIGKILL, self.policy.leftover_grace_seconds)
+            survivors = signal_and_wait(survivors, signal.SIGKILL, self.policy.leftover_grace_seconds)
         if survivors:
             logger.warning("Could not end process(es) %s", " ".join(str(pid) for pid in survivors))
         return pids
@@ -243,48 +245,6 @@ class _Supervision:
         for stream in (self.process.stdout, self.process.stderr):
             if stream is not None:
                 stream.close()
-
-
-def terminate_tree(root: int, grace_seconds: float) -> list[int]:
-    """End `root` and every process descended from it: SIGTERM, then SIGKILL after the grace.
-
-    For helpers such as sshd, whose sessions (and what they started) outlive the listener.
-    Returns the pids that were signalled.
-    """
-    pids = sorted({root} | descendants(read_process_table(), root))
-    survivors = _signal_and_wait(pids, signal.SIGTERM, grace_seconds)
-    if survivors:
-        survivors = _signal_and_wait(survivors, signal.SIGKILL, grace_seconds)
-    if survivors:
-        logger.warning("Could not end process(es) %s", " ".join(str(pid) for pid in survivors))
-    return pids
-
-
-def _signal_and_wait(pids: list[int], signum: int, timeout: float) -> list[int]:
-    """Signal each pid, then wait (bounded) until each is gone or a zombie; return the rest."""
-    for pid in pids:
-        try:
-            os.kill(pid, signum)
-        except (ProcessLookupError, PermissionError):
-            pass
-    deadline = time.monotonic() + timeout
-    pause = 0.005
-    while True:
-        _reap_any_children_of_ours(pids)
-        table = read_process_table()
-        alive = [pid for pid in pids if pid in table and not table[pid].zombie]
-        if not alive or time.monotonic() >= deadline:
-            return alive
-        time.sleep(pause)
-        pause = min(pause * 2, 0.1)
-
-
-def _reap_any_children_of_ours(pids: list[int]) -> None:
-    for pid in pids:
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
 
 
 def _reap_zombie_children(keep_pids: tuple[int, ...]) -> list[tuple[int, int]]:

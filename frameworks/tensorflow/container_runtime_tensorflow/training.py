@@ -18,10 +18,8 @@ After training, a warning when `SM_MODEL_DIR` holds no servable SavedModel.
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
+import sys
 import time
 from pathlib import Path
 from types import MappingProxyType
@@ -31,6 +29,7 @@ from container_runtime.job import TrainingJob, run_entry_point
 from container_runtime.launch.mpi import run_mpi
 from container_runtime.launch.mpi_command import MpiKeys
 from container_runtime.log import get_logger
+from container_runtime.process import LineRelay, ProcessGroup
 from container_runtime.usercode.entry_point import EntryPoint
 from container_runtime.usercode.inspection import top_level_names
 from container_runtime_tensorflow.model_check import servability_problem
@@ -144,11 +143,13 @@ def _run_with_parameter_servers(job: TrainingJob, hosts: tuple[str, ...], entry:
     current = config.current_host
     environ = dict(config.inherited_environ)
     environ.update(TF_CONFIG=parameter_server_tf_config(hosts, current, ps_task=True), CUDA_VISIBLE_DEVICES="")
-    server = subprocess.Popen(
+    # Its output is relayed line by line, labelled, beside the script's.
+    server = ProcessGroup.start(
         [job.python, "-m", "container_runtime_tensorflow.parameter_server"],
+        label="parameter server",
+        output=LineRelay(sys.stderr.buffer, "parameter server"),
         env=environ,
         cwd=config.paths.base if config.paths.base.is_dir() else None,
-        start_new_session=True,
     )
     logger.info("Started the parameter server for %s (pid %d)", current, server.pid)
     # The supervisor must neither end it as a leftover of the script nor reap it.
@@ -176,18 +177,10 @@ def _wait_until_closed(host: str, port: int, timeout: float) -> None:
     )
 
 
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is not None:
-        logger.warning("The parameter server had already exited with %s", server.returncode)
+def _stop(server: ProcessGroup) -> None:
+    returncode = server.wait(0)
+    if returncode is not None:
+        logger.warning("The parameter server had already exited with %s", returncode)
         return
-    for signum in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(server.pid, signum)
-        except ProcessLookupError:
-            break
-        try:
-            server.wait(PARAMETER_SERVER_STOP_SECONDS)
-            break
-        except subprocess.TimeoutExpired:
-            continue
+    server.stop(PARAMETER_SERVER_STOP_SECONDS)
     logger.info("Stopped the parameter server (pid %d)", server.pid)
