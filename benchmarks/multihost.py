@@ -89,8 +89,7 @@ def main() -> int:
                                             str(cluster.sshd_config)])
             wait_for_ssh(cluster, "algo-1", "algo-2")
             mpirun_times.append(time_command(cluster, "algo-1", bare_mpirun))
-            sshd.terminate()
-            sshd.wait(10)
+            sshd.stop(10)
             script_times.append(time_command(cluster, "algo-1", [python, script]))
 
     train_s = statistics.median(train_times)

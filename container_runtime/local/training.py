@@ -8,35 +8,36 @@ relayed, and the master's artifacts and the record go to the output location, th
 
 from __future__ import annotations
 
-import re
+import queue
 import signal
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-from container_runtime.local.backends import check_backend
+from container_runtime.local.backends import backend_named, check_backend
+from container_runtime.local.backends.base import HostLaunch
+from container_runtime.local.backends.commands import clean_environment
 from container_runtime.local.channels import ChannelSource, stage_channels
 from container_runtime.local.config_files import encoded_hyperparameters, write_host_config
 from container_runtime.local.describe import iso_time, write_description
-from container_runtime.local.docker_cli import check_image
-from container_runtime.local.docker_hosts import DockerHosts
 from container_runtime.local.errors import LocalModeError
 from container_runtime.local.host_logs import HostLogRelay
-from container_runtime.local.hosts import NamespaceHosts, ProcessHosts, clean_environment, host_names
 from container_runtime.local.layout import JobLayout
 from container_runtime.local.metrics import MetricCollector, MetricDefinition
 from container_runtime.local.names import unique_name, validate_name
 from container_runtime.local.output import OutputLocation
 from container_runtime.local.presets import FrameworkPreset
 from container_runtime.local.progress import human_seconds
+from container_runtime.local.status import JobStatus
+from container_runtime.process import ProcessGroup
 
 STATUS_INTERVAL = 30.0
 STOP_GRACE_SECONDS = 30.0
+#: SageMaker keeps this much of a job's output/failure as its FailureReason.
+FAILURE_REASON_CHARACTERS = 1024
 
 
 class TrainingJobSpec(NamedTuple):
@@ -55,7 +56,8 @@ class TrainingJobSpec(NamedTuple):
     s3_endpoint_url: str | None = None
     #: Written to hyperparameters.json as they are, not JSON-encoded (`_tuning_objective_metric`).
     raw_hyperparameters: Mapping[str, str] = {}
-    #: Where the hosts run: "local" (processes or namespace hosts) or "docker" (containers of `image`).
+    #: Where the hosts run, a name of `backends.CHOICES`: "local" (processes or namespace hosts),
+    #: "process", "netns" or "docker" (containers of `image`).
     backend: str = "local"
     image: str | None = None
 
@@ -67,15 +69,19 @@ class JobControl:
         self.on_line = on_line
         self.stop_requested = threading.Event()
         self.stop_reason = ""
+        #: The running job's event queue, woken by `stop` (set while the job waits for its hosts).
+        self.wakeup: queue.SimpleQueue[object] | None = None
 
     def stop(self, reason: str) -> None:
         self.stop_reason = reason
         self.stop_requested.set()
+        if self.wakeup is not None:
+            self.wakeup.put(_STOP)
 
 
 class TrainingJobResult(NamedTuple):
     name: str
-    status: str
+    status: JobStatus
     description: dict[str, Any]
     job_dir: Path
     metrics: MetricCollector
@@ -126,18 +132,8 @@ def run_training_job(
     name = spec.job_name or unique_name(spec.base_job_name or Path(spec.entry_point).stem)
     hosts = host_names(spec.instance_count)
     output = OutputLocation.for_job(spec.output_path, spec.jobs_dir, name, spec.s3_endpoint_url)
-    launcher_class: Callable[[JobLayout, list[str]], ProcessHosts | NamespaceHosts | DockerHosts]
-    launcher_class = ProcessHosts if len(hosts) == 1 else NamespaceHosts
-    if spec.backend == "docker":
-        assert spec.image is not None
-        check_image(spec.image)
-        launcher_class = partial(DockerHosts, image=spec.image, environment_names=tuple(spec.environment))
-    elif launcher_class is NamespaceHosts:
-        from container_runtime.local.netns import can_make_hosts
-
-        reason = can_make_hosts()
-        if reason is not None:
-            raise LocalModeError(f"instance count {len(hosts)}: {reason}; run as root, or use an instance count of 1")
+    backend = backend_named(spec.backend, image=spec.image, host_count=len(hosts))
+    backend.check(len(hosts))
     layout = JobLayout.create(spec.jobs_dir / name, hosts)
     hyperparameters = _job_hyperparameters(spec, name)
     record = _initial_record(spec, name, hyperparameters, layout, output)
@@ -159,28 +155,29 @@ def run_training_job(
         for host in hosts:
             write_host_config(layout.host_base(host), host=host, hosts=hosts, hyperparameters=hyperparameters,
                               channels=[channel.name for channel in spec.channels], raw=spec.raw_hyperparameters)
-        with launcher_class(layout, hosts) as launcher:
-            relay.say(f"Training job {name}: {len(hosts)} host(s) ({', '.join(hosts)}) on {launcher.description}; "
+        with backend.hosts(layout, hosts) as host_set:
+            relay.say(f"Training job {name}: {len(hosts)} host(s) ({', '.join(hosts)}) on {host_set.description}; "
                       f"job dir {layout.root}")
             env = clean_environment({**spec.framework.training_environment, **spec.environment})
             if spec.s3_endpoint_url:
                 env["S3_ENDPOINT_URL"] = spec.s3_endpoint_url
-            processes = {}
+            handles = {}
             for host in hosts:
-                process = processes[host] = launcher.start(host, env)
-                assert process.stdout is not None
-                relay.follow(host, process.stdout, layout.log_file(host))
-            exit_codes, stopped = _wait(processes, relay, started, control)
+                launch = HostLaunch(host, layout.host_base(host), env, spec.source_dir, tuple(spec.environment))
+                handle = handles[host] = host_set.start(launch)
+                assert handle.stdout is not None
+                relay.follow(host, handle.stdout, layout.log_file(host))
+            exit_codes, stopped = _wait(handles, relay, started, control)
             relay.wait(10)
     except LocalModeError as error:
-        record.update(_final_fields(record, "Failed", str(error), started, {}, collector))
+        record.update(_final_fields(record, JobStatus.FAILED, str(error), started, {}, collector))
         write_description(layout.describe_file, record)
         raise
     status, reason = _verdict(exit_codes, stopped, layout, hosts)
     if stopped and control is not None and control.stop_reason:
         reason = control.stop_reason
     record.update(_final_fields(record, status, reason, started, exit_codes, collector))
-    if status != "Stopped":
+    if status != JobStatus.STOPPED:
         record.update(output.deliver(layout, hosts[0]))
     output.record(layout, record)
     relay.say(f"Training job {name} {status.lower()} after {human_seconds(time.time() - started)}"
@@ -206,7 +203,7 @@ def _initial_record(
 ) -> dict[str, Any]:
     return {
         "TrainingJobName": name,
-        "TrainingJobStatus": "InProgress",
+        "TrainingJobStatus": JobStatus.IN_PROGRESS.value,
         "FailureReason": None,
         "HyperParameters": {**encoded_hyperparameters(hyperparameters), **spec.raw_hyperparameters},
         "AlgorithmSpecification": {
@@ -231,94 +228,105 @@ def _initial_record(
     }
 
 
+_STOP = object()
+
+
 def _wait(
-    processes: dict[str, subprocess.Popen[bytes]], relay: HostLogRelay, started: float, control: JobControl | None
+    handles: dict[str, ProcessGroup], relay: HostLogRelay, started: float, control: JobControl | None
 ) -> tuple[dict[str, int], bool]:
     """Wait for every host; Ctrl-C, SIGTERM or the caller's stop request stops them all (SIGTERM, then
-    SIGKILL after a grace). Signal handlers are only ours in the main thread."""
-    stopped = False
-    stop_deadline: float | None = None
-    next_status = time.monotonic() + STATUS_INTERVAL
-
-    def stop(signum: int, frame: object) -> None:
-        nonlocal stopped, stop_deadline
-        if not stopped:
-            why = control.stop_reason if control is not None and control.stop_reason else f"signal {signum}"
-            relay.say(f"Stopping the job ({why}): SIGTERM to every host, SIGKILL after {STOP_GRACE_SECONDS:.0f} s")
-            stopped = True
-            stop_deadline = time.monotonic() + STOP_GRACE_SECONDS
-            for process in processes.values():
-                _signal(process, signal.SIGTERM)
+    SIGKILL after the grace, under one deadline). Nothing polls: one thread per host waits for its
+    exit and the loop blocks on their events, waking only for the status line and the deadline.
+    Signal handlers are only ours in the main thread."""
+    events: queue.SimpleQueue[object] = queue.SimpleQueue()  # put() is safe from a signal handler
+    for host, handle in handles.items():
+        threading.Thread(target=lambda host=host, handle=handle: events.put((host, handle.wait(None))),
+                         name=f"wait-{host}", daemon=True).start()
+    if control is not None:
+        control.wakeup = events
+        if control.stop_requested.is_set():
+            events.put(_STOP)
 
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = {}
     if in_main_thread:
-        previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+        previous = {
+            signum: signal.signal(signum, lambda *_: events.put(_STOP)) for signum in (signal.SIGINT, signal.SIGTERM)
+        }
+    exit_codes: dict[str, int] = {}
+    stop_deadline: float | None = None
+    next_status = time.monotonic() + STATUS_INTERVAL
     try:
-        while any(process.poll() is None for process in processes.values()):
-            if control is not None and control.stop_requested.is_set() and not stopped:
-                stop(signal.SIGTERM, None)
-            time.sleep(0.05)
+        while len(exit_codes) < len(handles):
             now = time.monotonic()
-            if stop_deadline is not None and now > stop_deadline:
-                for process in processes.values():
-                    _signal(process, signal.SIGKILL)
-                stop_deadline = None
+            wake_at = next_status if stop_deadline is None else min(next_status, stop_deadline)
+            try:
+                event = events.get(timeout=max(wake_at - now, 0.0))
+            except queue.Empty:
+                event = None
+            if event is _STOP and stop_deadline is None:
+                why = control.stop_reason if control is not None and control.stop_reason else "stop requested"
+                relay.say(f"Stopping the job ({why}): SIGTERM to every host, SIGKILL after {STOP_GRACE_SECONDS:.0f} s")
+                stop_deadline = time.monotonic() + STOP_GRACE_SECONDS
+                for handle in handles.values():
+                    handle.signal(signal.SIGTERM)
+            elif isinstance(event, tuple):
+                host, code = event
+                exit_codes[host] = code
+            now = time.monotonic()
+            if stop_deadline is not None and now >= stop_deadline:
+                for host, handle in handles.items():
+                    if host not in exit_codes:
+                        handle.signal(signal.SIGKILL)
+                stop_deadline = float("inf")
             if now >= next_status:
                 next_status = now + STATUS_INTERVAL
-                running = [host for host, process in processes.items() if process.poll() is None]
+                running = [host for host in handles if host not in exit_codes]
                 relay.say(f"... {human_seconds(time.time() - started)} elapsed; running on {', '.join(running)}")
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    return {host: process.wait() for host, process in processes.items()}, stopped
-
-
-def _signal(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
-    import os
-
-    try:
-        os.killpg(process.pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
+        if control is not None:
+            control.wakeup = None
+    return exit_codes, stop_deadline is not None
 
 
 def _verdict(
     exit_codes: Mapping[str, int], stopped: bool, layout: JobLayout, hosts: Sequence[str]
-) -> tuple[str, str | None]:
+) -> tuple[JobStatus, str | None]:
     if stopped:
-        return "Stopped", "stopped by the user"
+        return JobStatus.STOPPED, "stopped by the user"
     failures = [host for host in hosts if exit_codes.get(host) != 0]
     if not failures:
-        return "Completed", None
+        return JobStatus.COMPLETED, None
     host = failures[0]
-    summary = _runtime_summary(layout.log_file(host))
-    return "Failed", f"{host}: {summary or f'train exited with code {exit_codes.get(host)}'}"
+    reason = failure_reason(layout.host_base(host))
+    return JobStatus.FAILED, f"{host}: {reason or f'train exited with code {exit_codes.get(host)}'}"
 
 
-_SUMMARY = re.compile(r"\] ERROR Training (?:failed|stopped) after [\d.]+ s: (.*)$")
-
-
-def _runtime_summary(log_file: Path) -> str | None:
-    """The one-line failure the runtime logged last on that host."""
+def failure_reason(host_base: Path) -> str | None:
+    """The host's contractual `output/failure` on one line, cut as SageMaker cuts FailureReason."""
     try:
-        lines = log_file.read_text(errors="replace").splitlines()[-500:]
+        text = (host_base / "output" / "failure").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
-    for line in reversed(lines):
-        match = _SUMMARY.search(line)
-        if match:
-            return match.group(1)
-    return None
+    reason = " ".join(text.split())
+    if len(reason) > FAILURE_REASON_CHARACTERS:
+        reason = reason[: FAILURE_REASON_CHARACTERS - 3] + "..."
+    return reason or None
+
+
+def host_names(count: int) -> list[str]:
+    return [f"algo-{index}" for index in range(1, count + 1)]
 
 
 def _final_fields(
-    record: Mapping[str, Any], status: str, reason: str | None, started: float, exit_codes: Mapping[str, int],
+    record: Mapping[str, Any], status: JobStatus, reason: str | None, started: float, exit_codes: Mapping[str, int],
     collector: MetricCollector,
 ) -> dict[str, Any]:
     ended = time.time()
     return {
-        "TrainingJobStatus": status,
+        "TrainingJobStatus": status.value,
         "FailureReason": reason,
         "TrainingEndTime": iso_time(ended),
         "TrainingTimeInSeconds": round(ended - started, 3),

@@ -15,6 +15,7 @@ to a pipe the caller reads, or is relayed line by line with a label.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import threading
@@ -64,10 +65,12 @@ Output = str | Path | LineRelay | IO[bytes]
 class ProcessGroup:
     """A process that leads its own process group; see the module docstring."""
 
-    def __init__(self, pid: int, label: str, process: subprocess.Popen[bytes] | None = None) -> None:
+    def __init__(self, pid: int, label: str, process: subprocess.Popen[bytes] | None = None,
+                 reap_zombie: bool = False) -> None:
         self.pid = pid
         self.label = label
         self._process = process
+        self._reap_zombie = reap_zombie
         self._relay: threading.Thread | None = None
         self.returncode: int | None = None
 
@@ -107,9 +110,13 @@ class ProcessGroup:
         return handle
 
     @classmethod
-    def watch(cls, pid: int, label: str) -> ProcessGroup:
-        """A handle on a group this handle must not reap (the supervisor's child, another process's helper)."""
-        return cls(pid, label)
+    def watch(cls, pid: int, label: str, *, reap_zombie: bool = False) -> ProcessGroup:
+        """A handle on a group another owner waits for (the supervisor's child, another process's helper).
+
+        With `reap_zombie`, a leader that exited as a child of this process is reaped once seen as a
+        zombie (an endpoint's serve found again by pid): only for processes no one else waits for.
+        """
+        return cls(pid, label, reap_zombie=reap_zombie)
 
     @property
     def stdout(self) -> IO[bytes] | None:
@@ -175,6 +182,9 @@ class ProcessGroup:
         while True:
             entry = process_entry(self.pid)
             if entry is None or entry.zombie:
+                if entry is not None and self._reap_zombie:
+                    with contextlib.suppress(ChildProcessError):
+                        os.waitpid(self.pid, os.WNOHANG)
                 self.returncode = 0
                 return self.returncode
             if deadline is not None and time.monotonic() >= deadline:

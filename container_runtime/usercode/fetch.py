@@ -8,6 +8,7 @@ into the image) is used as it is, and the log says so; `SM_FORCE_CODE_EXTRACT=tr
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -89,10 +90,27 @@ def prepare_code_dir(
     elif source.kind == "directory":
         import shutil
 
-        shutil.copytree(source.location, code_dir, symlinks=True, dirs_exist_ok=True)
+        shutil.copytree(source.location, code_dir, symlinks=True, dirs_exist_ok=True,
+                        ignore=_holding(code_dir.resolve()))
     else:
         _unpack_file(Path(source.location), code_dir)
     logger.info("Unpacked user code from %s into %s", source.location, code_dir)
+
+
+def _holding(code_dir: Path) -> Callable[[str, list[str]], list[str]]:
+    """A copytree filter leaving out the entry that holds `code_dir` (a job dir inside the source dir,
+    as when local mode keeps its jobs beside the script): copying it would copy the copy forever."""
+
+    def ignore(directory: str, names: list[str]) -> list[str]:
+        left_out = []
+        for name in names:
+            path = (Path(directory) / name).resolve()
+            if path == code_dir or code_dir.is_relative_to(path):
+                logger.warning("Not copying %s into the code dir: it holds the code dir itself", path)
+                left_out.append(name)
+        return left_out
+
+    return ignore
 
 
 def _fetch_from_s3(uri: str, code_dir: Path, endpoint_url: str | None, region: str | None) -> None:

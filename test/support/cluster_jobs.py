@@ -62,7 +62,7 @@ class ClusterJob:
         return env
 
     def start(self, name: str, extra_env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
-        return self.cluster.start(
+        return self.cluster.popen(
             name, train_command(), env=self.environment(extra_env), stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True,
         )

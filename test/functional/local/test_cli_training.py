@@ -84,8 +84,27 @@ def test_a_failing_script_gives_a_failed_record_naming_the_error(tmp_path: Path)
     assert result.returncode == 1
     described = record(tmp_path / "jobs" / "broken")
     assert described["TrainingJobStatus"] == "Failed"
-    assert described["FailureReason"].startswith("algo-1: ExecuteUserScriptError: exit code 1: ")
-    assert "Error" in described["FailureReason"]
+    # The failing host's contractual output/failure, on one line (as SageMaker's FailureReason).
+    failure = (tmp_path / "jobs" / "broken" / "hosts" / "algo-1" / "output" / "failure").read_text()
+    assert described["FailureReason"] == "algo-1: " + " ".join(failure.split())
+    assert described["FailureReason"].startswith("algo-1: ExecuteUserScriptError: ExitCode 1 ")
+    assert "ValueError: boom: the learning rate is negative" in described["FailureReason"]
+
+
+def test_the_failure_reason_is_the_hosts_failure_file_even_when_the_script_wrote_it(tmp_path: Path) -> None:
+    """A script may write output/failure itself (the contract allows it): that text is the reason."""
+    script = tmp_path / "own_reason.py"
+    script.write_text(
+        "import os, sys\n"
+        "path = os.path.join(os.environ['SM_OUTPUT_DIR'], 'failure')\n"
+        "open(path, 'w').write('DataError: shard 3 is empty\\nsee the data team')\n"
+        "sys.exit(2)\n"
+    )
+    result = cli(tmp_path, "run", str(script), "--job-name", "own-reason")
+    assert result.returncode == 1
+    assert record(tmp_path / "jobs" / "own-reason")["FailureReason"] == (
+        "algo-1: DataError: shard 3 is empty see the data team"
+    )
 
 
 @pytest.mark.parametrize(
@@ -126,7 +145,7 @@ def test_an_existing_job_dir_is_never_reused(tmp_path: Path) -> None:
 def test_several_hosts_without_root_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     from container_runtime.local import cli as local_cli
-    from container_runtime.local import netns
+    from container_runtime.local.backends import netns
 
     monkeypatch.setattr(netns, "can_make_hosts", lambda: "several hosts on one machine need root")
     code = local_cli.main(["--home", str(tmp_path), "run", str(QUICKSTART / "train.py"), "--instance-count", "2"])

@@ -6,13 +6,20 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from container_runtime.local.backends import check_backend
-from container_runtime.local.docker_cli import IMAGE_REFERENCE, check_image, check_mountable, environment_arguments
-from container_runtime.local.docker_hosts import DockerHosts
+from container_runtime.local.backends.base import HostLaunch
+from container_runtime.local.backends.docker import DockerHosts
+from container_runtime.local.backends.docker_cli import (
+    IMAGE_REFERENCE,
+    check_image,
+    check_mountable,
+    environment_arguments,
+)
 from container_runtime.local.endpoints import EndpointRecord
 from container_runtime.local.errors import LocalModeError
 from container_runtime.local.layout import JobLayout
@@ -23,7 +30,7 @@ from container_runtime.local.layout import JobLayout
     [
         ("docker", None, "--backend docker needs --image (e.g. container-runtime/chainer:cpu)"),
         ("local", "img:1", "image 'img:1' applies only to --backend docker"),
-        ("podman", None, "backend 'podman': choose local or docker"),
+        ("podman", None, "backend 'podman': choose local, process, netns or docker"),
     ],
 )
 def test_backend_and_image_must_go_together(backend: str, image: str | None, message: str) -> None:
@@ -87,26 +94,26 @@ def test_a_job_host_is_a_named_container_on_the_jobs_network_with_its_base_dir_a
     code = tmp_path / "source"
     code.mkdir()
     layout = JobLayout.create(tmp_path / "jobs" / "job-1", ["algo-1", "algo-2"])
-    config = layout.host_base("algo-2") / "input" / "config" / "hyperparameters.json"
-    config.write_text(json.dumps({"sagemaker_submit_directory": json.dumps(str(code))}))
     started: list[dict[str, Any]] = []
 
     def fake_popen(command: list[str], **options: Any) -> Any:
         started.append({"command": command, **options})
-        return None
+        return SimpleNamespace(pid=12345, stdout=None)
 
     monkeypatch.setattr(subprocess, "Popen", fake_popen)
-    monkeypatch.setattr("container_runtime.local.docker_hosts.docker_executable", lambda: "/usr/bin/docker")
+    monkeypatch.setattr("container_runtime.local.backends.docker.docker_executable", lambda: "/usr/bin/docker")
     hosts = DockerHosts(layout, ["algo-1", "algo-2"], image="container-runtime/chainer:cpu")
-    hosts.start("algo-2", {"SM_STOP_GRACE_SECONDS": "5", "PATH": "/usr/bin"})
+    # The code dir comes from the job spec, passed forward: nothing is read back from the config files.
+    hosts.start(HostLaunch("algo-2", layout.host_base("algo-2"), {"SM_STOP_GRACE_SECONDS": "5", "PATH": "/usr/bin"},
+                           source_dir=code))
     [call] = started
     assert call["command"] == [
         "/usr/bin/docker", "run", "--rm", "--name", "job-1-algo-2", "--label", "container-runtime.job=job-1",
         "--hostname", "algo-2", "--network", "job-1-network", "--network-alias", "algo-2",
         "-v", f"{layout.host_base('algo-2')}:/opt/ml", "-v", f"{code}:{code}:ro",
-        "-e", "SM_STOP_GRACE_SECONDS", "container-runtime/chainer:cpu", "train",
+        "-e", "SAGEMAKER_BASE_DIR", "-e", "SM_STOP_GRACE_SECONDS", "container-runtime/chainer:cpu", "train",
     ]
     assert call["env"]["SM_STOP_GRACE_SECONDS"] == "5"
     assert call["start_new_session"] is True and call["stdout"] == subprocess.PIPE
-    assert hosts.base_dir("algo-2") == Path("/opt/ml")
+    assert call["env"]["SAGEMAKER_BASE_DIR"] == "/opt/ml"  # the base dir where the container sees it
     assert hosts.description == "Docker containers of container-runtime/chainer:cpu"

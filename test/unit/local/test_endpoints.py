@@ -24,10 +24,10 @@ from container_runtime.local.endpoints import (
     EndpointRecord,
     check_port_free,
     deploy,
+    endpoint_alive,
     find_endpoint,
     free_port,
     list_endpoints,
-    process_alive,
     stop_endpoint,
     sweep_endpoints,
     write_record,
@@ -80,7 +80,7 @@ def test_deploy_registers_a_ready_endpoint(deployed: Deployed) -> None:
     record, endpoints_dir, console = deployed
     assert record.name.startswith("job-")  # named after the job whose output it serves
     assert record.url == f"http://127.0.0.1:{record.port}"
-    assert process_alive(record.pid)
+    assert endpoint_alive(record)
     directory = endpoints_dir / record.name
     assert Path(record.directory) == directory
     assert (directory / "model" / "weights.npy").is_file()  # serve unpacked the copy of model.tar.gz
@@ -178,7 +178,7 @@ def test_stop_ends_serve_and_forgets_the_endpoint(tmp_path: Path) -> None:
         assert (endpoints_dir / "to-stop" / "code" / "linear_model.py").is_file()
         with Predictor("to-stop", endpoints_dir=endpoints_dir, owned=True) as predictor:
             assert predictor.predict([[1, 0, 0]]) == [[1.0, 0.0]]
-        assert not process_alive(record.pid)
+        assert not endpoint_alive(record)
         with pytest.raises(ProcessLookupError):
             os.killpg(record.pid, 0)  # the workers went with the master
         assert list_endpoints(endpoints_dir) == []

@@ -1,10 +1,9 @@
-"""Several "hosts" on one machine: network namespaces joined by a bridge.
-
-Local mode runs multi-host jobs on them, and the multi-host tests use them as their harness.
+"""The `netns` backend: several "hosts" on one machine, network namespaces joined by a bridge (root only).
 
 Each host gets its own network namespace with an `eth0` on a private bridge, its own name
 in a UTS namespace (so `socket.gethostname()` is `algo-N`), an `/etc/hosts` view naming every
-host, and (optionally) an sshd on a test port with keys generated for this run. Like the
+host, and SSH keys and configs made for this run: the runtime's own sshd on each host (MPI jobs)
+uses them. Like the
 `/opt/ml` of a container, every host sees its own base dir at one shared path
 (`HostCluster.base_dir`): each process started on a host runs in a mount namespace where the
 host's directory is bind-mounted there, and processes that sshd or mpirun start inherit it.
@@ -19,14 +18,18 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+
+from container_runtime.local.backends.base import Backend, HostLaunch, HostSet
+from container_runtime.local.backends.commands import host_environment, runtime_command
+from container_runtime.local.errors import LocalModeError
+from container_runtime.local.layout import JobLayout
+from container_runtime.process import PIPE, ProcessGroup
+from container_runtime.process.group import Output
 
 SUBNET = "10.77.0"
 #: Not 22 (the machine may run its own sshd) nor TensorFlow's 2222/2223.
@@ -40,18 +43,6 @@ def can_make_hosts() -> str | None:
     for tool in ("ip", "unshare"):
         if shutil.which(tool) is None:
             return f"several hosts on one machine need {tool!r} (apt-get install iproute2 util-linux)"
-    return None
-
-
-def can_run_mpi_across_hosts() -> str | None:
-    """None when namespace hosts, sshd and Open MPI are all here; otherwise what is missing."""
-    reason = can_make_hosts()
-    if reason is not None:
-        return reason
-    if shutil.which("sshd") is None and not Path("/usr/sbin/sshd").exists():
-        return "MPI across hosts needs sshd (apt-get install openssh-server)"
-    if shutil.which("mpirun") is None:
-        return "MPI across hosts needs Open MPI's mpirun (apt-get install openmpi-bin)"
     return None
 
 
@@ -78,10 +69,9 @@ class HostCluster:
 
     count: int
     root: Path
-    start_sshd: bool = True
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
     hosts: list[Host] = field(default_factory=list)
-    processes: list[subprocess.Popen[Any]] = field(default_factory=list)
+    processes: list[ProcessGroup] = field(default_factory=list)
     ssh_dir: Path | None = None
 
     @property
@@ -131,16 +121,12 @@ class HostCluster:
                               text=True, timeout=timeout, check=False)
 
     def start(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None,
-              **kwargs: Any) -> subprocess.Popen[Any]:
-        """`argv` on host `name`, in its own session; pipes and text mode as `kwargs` ask."""
-        process: subprocess.Popen[Any] = subprocess.Popen(
-            self.host(name).command(argv), env=dict(env or os.environ), start_new_session=True, **kwargs
-        )
-        self.processes.append(process)
-        return process
-
-    def ssh_command(self, target: str, argv: Sequence[str]) -> list[str]:
-        return ["ssh", "-F", str(self.ssh_config), target, *argv]
+              output: Output = PIPE) -> ProcessGroup:
+        """`argv` on host `name`, in its own session; ended at the latest when the cluster is torn down."""
+        handle = ProcessGroup.start(self.host(name).command(argv), label=f"{argv[0]} on {name}", output=output,
+                                    env=dict(env or os.environ))
+        self.processes.append(handle)
+        return handle
 
     def _build(self) -> None:
         self.ssh_dir = Path(tempfile.mkdtemp(prefix=f"cr{self.run_id}-ssh-", dir=self.root))
@@ -166,9 +152,6 @@ class HostCluster:
             etc.mkdir(parents=True, exist_ok=True)
             (etc / "hosts").write_text(f"127.0.0.1 localhost\n{names}")
         self._write_ssh_files()
-        if self.start_sshd:
-            for host in self.hosts:
-                self._start_sshd(host)
 
     def _write_ssh_files(self) -> None:
         keys = self._ssh_dir
@@ -187,26 +170,9 @@ class HostCluster:
             "  ConnectTimeout 5\n"
         )
 
-    def _start_sshd(self, host: Host) -> None:
-        sshd = shutil.which("sshd") or "/usr/sbin/sshd"
-        Path("/run/sshd").mkdir(parents=True, exist_ok=True)
-        log = self._ssh_dir / f"sshd-{host.name}.log"
-        self.start(host.name, [sshd, "-D", "-f", str(self._ssh_dir / "sshd_config"), "-E", str(log)])
-        deadline = time.monotonic() + 20
-        probe = [sys.executable, "-c", f"import socket; socket.create_connection(('{host.address}', {SSH_PORT}), 1)"]
-        while self.run(host.name, probe, timeout=10).returncode:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"sshd on {host.name} did not listen: {log.read_text(errors='replace')}")
-            time.sleep(0.1)
-
     def _teardown(self) -> None:
         for process in self.processes:
-            if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                process.wait(10)
+            process.stop(0)  # what is still running at teardown has had its chance: SIGKILL at once
         for host in self.hosts:
             _pids_in_namespace_killed(host.namespace)
             subprocess.run(["ip", "netns", "del", host.namespace], capture_output=True, check=False)
@@ -229,3 +195,41 @@ def _ip(*arguments: str) -> None:
     result = subprocess.run(["ip", *arguments], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"ip {' '.join(arguments)}: {result.stderr.strip()}")
+
+
+class _NamespaceHosts(HostSet):
+    description = "network-namespace hosts"
+
+    def __init__(self, layout: JobLayout, hosts: Sequence[str]) -> None:
+        self.cluster = HostCluster(len(hosts), layout.hosts_dir)
+
+    def __enter__(self) -> _NamespaceHosts:
+        self.cluster.__enter__()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.cluster.__exit__(exc_type, exc, traceback)
+
+    def start(self, launch: HostLaunch) -> ProcessGroup:
+        cluster = self.cluster
+        env = host_environment(
+            launch.environment, cluster.base_dir, SM_SSHD_CONFIG=str(cluster.sshd_config), SM_SSH_PORT=str(SSH_PORT),
+            OMPI_MCA_plm_rsh_agent=f"ssh -F {cluster.ssh_config}",
+        )
+        return cluster.start(launch.host, runtime_command("train"), env=env)
+
+
+class NamespaceBackend(Backend):
+    name = "netns"
+    serves_endpoints = False
+
+    def check(self, host_count: int) -> None:
+        reason = can_make_hosts()
+        if reason is not None:
+            raise LocalModeError(f"instance count {host_count}: {reason}; run as root, or use an instance count of 1")
+
+    def hosts(self, layout: JobLayout, hosts: Sequence[str]) -> HostSet:
+        self.check(len(hosts))
+        return _NamespaceHosts(layout, hosts)

@@ -1,13 +1,7 @@
-"""Local endpoints: the runtime's `serve` on a local port, detached so it outlives the deploying process.
+"""Deploying a local endpoint: the runtime's `serve` on a local port, detached so it outlives the deployer.
 
-    <endpoints dir>/<name>/
-        model/          a copy of model.tar.gz (serve unpacks it) or of the model dir's files
-        code/           a copy of the source dir, when one was given
-        serve.log       serve's output
-        endpoint.json   the record: written (atomically) only once /ping answers 200
-
-An endpoint is registered only when it is ready, so a record always names a process that served.
-A record whose process has gone is stale: listing removes it (serve.log stays for diagnosis).
+Every argument is checked before anything is created; then the model and code are staged into the
+endpoint dir, the backend starts serve, and the record is written once /ping answers 200.
 """
 
 from __future__ import annotations
@@ -19,23 +13,28 @@ import logging
 import os
 import re
 import shutil
-import signal
 import socket
-import subprocess
-import sys
 import tarfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol, TextIO
+from typing import Any, TextIO
 from urllib.parse import unquote, urlparse
 
-from container_runtime.local.backends import DOCKER, check_backend
+from container_runtime.local.backends import backend_named
+from container_runtime.local.backends.base import EndpointLaunch, RunningEndpoint
+from container_runtime.local.backends.commands import clean_environment
 from container_runtime.local.describe import iso_time
-from container_runtime.local.docker_cli import CONTAINER_BASE_DIR, check_image
-from container_runtime.local.docker_endpoints import ServeContainer, remove_container, save_logs
+from container_runtime.local.endpoints.records import (
+    LOG_FILE,
+    RECORD_FILE,
+    EndpointRecord,
+    endpoint_alive,
+    read_record,
+    write_record,
+)
 from container_runtime.local.errors import LocalModeError
 from container_runtime.local.names import unique_name, validate_name
 from container_runtime.local.presets import FrameworkPreset
@@ -43,8 +42,6 @@ from container_runtime.local.presets import FrameworkPreset
 logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8080
-RECORD_FILE = "endpoint.json"
-LOG_FILE = "serve.log"
 MODEL_ARCHIVE = "model.tar.gz"
 #: Seconds to wait for a serve that failed to start to exit after SIGTERM, before SIGKILL.
 FAILED_START_GRACE_SECONDS = 5.0
@@ -52,42 +49,6 @@ FAILED_START_GRACE_SECONDS = 5.0
 LOG_TAIL_LINES = 3
 #: serve's access-log line for a /ping (one per poll while waiting): noise in an error's log tail.
 _PING_ACCESS = re.compile(r"\b(GET|HEAD) /ping \d{3}\b")
-
-#: `serve` processes this process started, kept so they are reaped (never left as zombies
-#: that look alive) and so dropping the handle does not warn "subprocess is still running".
-_started: dict[int, subprocess.Popen[bytes]] = {}
-
-
-class EndpointRecord(NamedTuple):
-    name: str
-    url: str
-    port: int
-    pid: int
-    model_data: str
-    framework: str
-    #: ISO 8601 time (UTC) at which the endpoint answered its first healthy /ping.
-    started: str
-    directory: str
-    #: The Docker container serving it (`--backend docker`; `pid` is its serve); empty for a local serve.
-    container: str = ""
-
-    def to_json(self) -> str:
-        return json.dumps(self._asdict(), indent=2) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str) -> EndpointRecord:
-        """Parse a record; ValueError (with the reason) for anything that is not one."""
-        document = json.loads(text)
-        if not isinstance(document, dict):
-            raise ValueError("expected a JSON object")
-        missing = [field for field in cls._fields if field not in document and field not in cls._field_defaults]
-        if missing:
-            raise ValueError(f"missing {', '.join(missing)}")
-        record = cls(**{field: document[field] for field in cls._fields if field in document})
-        if not isinstance(record.port, int) or not isinstance(record.pid, int) or record.pid <= 0:
-            raise ValueError("port and pid must be positive integers")
-        return record
-
 
 # --- deploying ---------------------------------------------------------------------------------
 
@@ -129,10 +90,10 @@ def deploy(
     directory = endpoints_dir / name
     _check_name_free(name, directory)
     check_port_free(port)
-    check_backend(backend, image)
-    image = image if backend == DOCKER else None
-    if image is not None:
-        check_image(image)
+    serving = backend_named(backend, image=image)
+    if not serving.serves_endpoints:
+        raise LocalModeError(f"backend {backend!r} runs training jobs only: serve with 'process' or 'docker'")
+    serving.check(1)
 
     try:
         endpoints_dir.mkdir(parents=True, exist_ok=True)
@@ -142,26 +103,24 @@ def deploy(
     except OSError as error:
         raise LocalModeError(f"cannot create the endpoint dir {directory}: {error.strerror or error}") from error
 
-    process: subprocess.Popen[bytes] | ServeContainer | None = None
+    running: RunningEndpoint | None = None
     try:
         _stage_model(model_data, local_model, directory, s3_endpoint_url)
         if code_source is not None:
             _copy_code(code_source, directory / "code")
-        env = serve_environment(
-            CONTAINER_BASE_DIR if image is not None else directory, port, framework, program=program,
-            has_code=code_source is not None, workers=workers, environment=environment, s3_endpoint_url=s3_endpoint_url,
-        )
-        if image is not None:
-            process = ServeContainer.start(name, image, directory, env, environment_names=environment or {})
-        else:
-            process = _start_serve(directory, env)
-        _wait_ready(process, port, wait_seconds)
+        env = serve_environment(port, framework, program=program, workers=workers, environment=environment,
+                                s3_endpoint_url=s3_endpoint_url)
+        launch = EndpointLaunch(name, directory, port, env, has_code=code_source is not None,
+                                user_variables=tuple(environment or {}))
+        running = serving.start_endpoint(launch)
+        _wait_ready(running, port, wait_seconds)
     except BaseException as error:
-        if isinstance(process, ServeContainer):
-            save_logs(process.name, directory / LOG_FILE)
-        tail = _log_tail(directory)  # before our SIGTERM adds gunicorn's lines about it
-        _abandon(directory, process)
-        if isinstance(error, LocalModeError) and process is not None:
+        tail = ""
+        if running is not None:
+            serving.endpoint_failed(running, FAILED_START_GRACE_SECONDS, directory / LOG_FILE)
+            tail = _log_tail(directory)
+        _abandon(directory)
+        if isinstance(error, LocalModeError) and running is not None:
             raise LocalModeError(f"endpoint {name} did not start: {error}{tail}") from None
         if isinstance(error, KeyboardInterrupt | LocalModeError):
             raise
@@ -173,12 +132,13 @@ def deploy(
         name=name,
         url=f"http://127.0.0.1:{port}",
         port=port,
-        pid=process.pid,
+        pid=running.handle.pid,
         model_data=model_data,
         framework=framework.name,
         started=iso_time(time.time()),
         directory=str(directory),
-        container=process.name if isinstance(process, ServeContainer) else "",
+        container=running.container,
+        backend=serving.name,
     )
     write_record(directory / RECORD_FILE, record)
     if console is not None:
@@ -192,40 +152,28 @@ def deploy(
 
 
 def serve_environment(
-    directory: Path,
     port: int,
     framework: FrameworkPreset,
     *,
     program: str | None,
-    has_code: bool,
     workers: int,
     environment: Mapping[str, str] | None,
     s3_endpoint_url: str | None,
 ) -> dict[str, str]:
-    """This process's environment without SageMaker variables, plus serve's settings and the user's."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("SM_", "SAGEMAKER_"))}
-    env.update(
-        SAGEMAKER_SERVING_FRAMEWORK=framework.serving_framework,
-        SAGEMAKER_MODEL_SERVER_WORKERS=str(workers),
-    )
+    """This process's environment without SageMaker variables, plus serve's settings and the user's;
+    the backend adds the base dir and code dir where serve sees them."""
+    env = clean_environment({
+        "SAGEMAKER_SERVING_FRAMEWORK": framework.serving_framework,
+        "SAGEMAKER_MODEL_SERVER_WORKERS": str(workers),
+    })
     if program:
         env["SAGEMAKER_PROGRAM"] = program
-    if has_code:
-        env["SAGEMAKER_SUBMIT_DIRECTORY"] = str(directory / "code")
     if s3_endpoint_url:
         env["S3_ENDPOINT_URL"] = s3_endpoint_url
     env.update(environment or {})
-    # Last, so `environment` cannot make serve listen elsewhere, or serve another model, than the record says.
-    env.update(SAGEMAKER_BASE_DIR=str(directory), SAGEMAKER_BIND_TO_PORT=str(port))
+    # Last, so `environment` cannot make serve listen elsewhere than the record says.
+    env["SAGEMAKER_BIND_TO_PORT"] = str(port)
     return env
-
-
-def serve_command() -> list[str]:
-    """The runtime's `serve` installed beside this interpreter, else its module."""
-    script = Path(sys.executable).parent / "serve"
-    if script.is_file():
-        return [str(script)]
-    return [sys.executable, "-m", "container_runtime.cli.serve"]
 
 
 def free_port() -> int:
@@ -315,7 +263,7 @@ def _check_name_free(name: str, directory: Path) -> None:
         record = read_record(directory / RECORD_FILE)
     except LocalModeError:
         record = None
-    if record is not None and process_alive(record.pid):
+    if record is not None and endpoint_alive(record):
         raise LocalModeError(f"endpoint {name} is already serving at {record.url}: stop it or choose another name")
     raise LocalModeError(f"endpoint dir {directory} already exists: choose another name, or remove it")
 
@@ -355,37 +303,15 @@ def _copy_code(source: Path, target: Path) -> None:
         shutil.copy2(source, target / source.name)
 
 
-def _start_serve(directory: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-    """Start serve in its own session (no terminal's hangup reaches it), output to serve.log."""
-    with (directory / LOG_FILE).open("ab") as log:
-        process = subprocess.Popen(
-            serve_command(),
-            env=dict(env),
-            cwd=directory,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    _started[process.pid] = process
-    return process
-
-
-class _Serving(Protocol):
-    """A serve process or container: `poll()` is None while it runs, else its exit status."""
-
-    def poll(self) -> int | None: ...
-
-
-def _wait_ready(process: _Serving, port: int, wait_seconds: float) -> None:
+def _wait_ready(running: RunningEndpoint, port: int, wait_seconds: float) -> None:
     """Poll /ping until 200; LocalModeError when serve exits, reports a failed model, or takes too long."""
     deadline = time.monotonic() + wait_seconds
     pause = 0.05
     last = "no answer to /ping yet"
     while True:
-        code = process.poll()
+        code = running.handle.wait(0)
         if code is not None:
-            raise LocalModeError(f"serve exited with status {code}")
+            raise LocalModeError(f"serve exited with status {code}" if not running.container else "serve exited")
         status, document = ping(port, timeout=min(5.0, max(0.5, wait_seconds)))
         if status == 200:
             return
@@ -423,12 +349,8 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return document if isinstance(document, dict) else {}
 
 
-def _abandon(directory: Path, process: subprocess.Popen[bytes] | ServeContainer | None) -> None:
-    """After a failed start: end serve, drop the model and code copies, keep serve.log."""
-    if isinstance(process, ServeContainer):
-        remove_container(process.name, FAILED_START_GRACE_SECONDS, None)
-    elif process is not None:
-        _terminate(process.pid, FAILED_START_GRACE_SECONDS)
+def _abandon(directory: Path) -> None:
+    """After a failed start (serve already ended): drop the model and code copies, keep serve.log."""
     for child in ("model", "code", "download", RECORD_FILE):
         path = directory / child
         if path.is_dir():
@@ -455,158 +377,3 @@ def _log_tail(directory: Path) -> str:
     if len(tail) > 600:
         tail = "..." + tail[-600:]
     return f"; {log} ends: {tail}"
-
-
-# --- records -----------------------------------------------------------------------------------
-
-
-def write_record(path: Path, record: EndpointRecord) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(record.to_json())
-    os.replace(partial, path)
-
-
-def read_record(path: Path) -> EndpointRecord:
-    try:
-        return EndpointRecord.from_json(path.read_text())
-    except FileNotFoundError:
-        raise LocalModeError(f"no endpoint record at {path}") from None
-    except (ValueError, TypeError) as error:
-        raise LocalModeError(f"{path}: not an endpoint record ({error})") from None
-
-
-def sweep_endpoints(endpoints_dir: Path) -> tuple[list[EndpointRecord], list[EndpointRecord]]:
-    """(live, stale) endpoints, by name; stale records (their process gone) are removed."""
-    live: list[EndpointRecord] = []
-    stale: list[EndpointRecord] = []
-    if not Path(endpoints_dir).is_dir():
-        return live, stale
-    for path in sorted(Path(endpoints_dir).glob(f"*/{RECORD_FILE}")):
-        try:
-            record = read_record(path)
-        except LocalModeError as error:
-            logger.warning("Skipping %s", error)
-            continue
-        if process_alive(record.pid):
-            live.append(record)
-        else:
-            _forget(record, path)
-            logger.info("Endpoint %s is gone (serve pid %d exited); removed its record", record.name, record.pid)
-            stale.append(record)
-    return live, stale
-
-
-def list_endpoints(endpoints_dir: Path) -> list[EndpointRecord]:
-    """The endpoints whose serve still runs; stale records are removed on the way."""
-    return sweep_endpoints(endpoints_dir)[0]
-
-
-def find_endpoint(name: str, endpoints_dir: Path) -> EndpointRecord:
-    """The live endpoint `name`; LocalModeError naming it when there is none (a stale record is removed)."""
-    validate_name(name, "endpoint name")
-    path = Path(endpoints_dir) / name / RECORD_FILE
-    if not path.is_file():
-        raise LocalModeError(f"no endpoint named {name!r} in {endpoints_dir}")
-    record = read_record(path)
-    if not process_alive(record.pid):
-        _forget(record, path)
-        raise LocalModeError(
-            f"endpoint {name} is no longer running (serve pid {record.pid} exited); see {path.parent / LOG_FILE}"
-        )
-    return record
-
-
-def stop_endpoint(name: str, endpoints_dir: Path, grace_seconds: float = 30.0) -> EndpointRecord:
-    """SIGTERM to serve's process group (in-flight requests finish), SIGKILL after `grace_seconds`.
-
-    The record goes even when serve had already exited; serve.log and the model copy stay.
-    """
-    validate_name(name, "endpoint name")
-    path = Path(endpoints_dir) / name / RECORD_FILE
-    if not path.is_file():
-        raise LocalModeError(f"no endpoint named {name!r} in {endpoints_dir}")
-    record = read_record(path)
-    if record.container:
-        remove_container(record.container, grace_seconds, path.parent / LOG_FILE)
-    elif process_alive(record.pid):
-        _terminate(record.pid, grace_seconds)
-    _remove_record(path)
-    return record
-
-
-def _forget(record: EndpointRecord, path: Path) -> None:
-    """An endpoint whose serve exited: its exited container (output kept in serve.log) and record go."""
-    if record.container:
-        remove_container(record.container, 0, path.parent / LOG_FILE)
-    _remove_record(path)
-
-
-def _remove_record(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-
-
-# --- processes ---------------------------------------------------------------------------------
-
-
-def process_alive(pid: int) -> bool:
-    """Whether `pid` still runs as the session leader serve was started as (not a zombie, not a reused pid)."""
-    process = _started.get(pid)
-    if process is not None:
-        if process.poll() is not None:
-            del _started[pid]
-            return False
-    else:
-        with contextlib.suppress(ChildProcessError):
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    if _is_zombie(pid):
-        return False
-    try:
-        return os.getsid(pid) == pid
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    fields = stat.rpartition(")")[2].split()
-    return bool(fields) and fields[0] in ("Z", "X")
-
-
-def _terminate(pid: int, grace_seconds: float) -> None:
-    """End serve's whole process group: SIGTERM, then SIGKILL for what outlives `grace_seconds`."""
-    _signal_group(pid, signal.SIGTERM)
-    if not _wait_gone(pid, grace_seconds):
-        logger.warning("serve pid %d outlived SIGTERM by %g s; killing it", pid, grace_seconds)
-    # Workers orphaned by a killed master, or that outlive it, go too.
-    _signal_group(pid, signal.SIGKILL)
-    _wait_gone(pid, 5.0)
-
-
-def _signal_group(pid: int, signum: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signum)
-
-
-def _wait_gone(pid: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    pause = 0.02
-    while process_alive(pid):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        time.sleep(min(pause, remaining))
-        pause = min(pause * 1.5, 0.5)
-    return True

@@ -7,13 +7,13 @@ docker client's own environment. Every failure is one LocalModeError line quotin
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from container_runtime.local.backends.commands import clean_environment
 from container_runtime.local.errors import LocalModeError
 
 TIMEOUT_SECONDS = 120.0
@@ -86,6 +86,5 @@ def environment_arguments(
     # The client's own settings (DOCKER_HOST, ...) must stay its own: those travel as NAME=VALUE.
     own = [name for name in names if name.startswith("DOCKER_")]
     arguments = [part for name in names for part in ("-e", f"{name}={env[name]}" if name in own else name)]
-    client_environment = {key: value for key, value in os.environ.items() if not key.startswith(("SM_", "SAGEMAKER_"))}
-    client_environment.update({name: env[name] for name in names if name not in own})
+    client_environment = clean_environment({name: env[name] for name in names if name not in own})
     return arguments, client_environment
