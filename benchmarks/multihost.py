@@ -1,7 +1,7 @@
 """Overhead of a 2-host MPI job under `train`: wall time from starting `train` on both hosts to
 both exiting, minus the time the trivial user script itself takes.
 
-The hosts are network namespaces on this machine (the test harness in `test/support/hosts.py`;
+The hosts are network namespaces on this machine (the test harness in `test/harness/hosts.py`;
 needs root, `ip`, sshd and Open MPI). Each round, in this process and alternating:
 - `train` on algo-1 and algo-2 (sshd started by the runtime, workers waiting for the verdict);
 - the bare `mpirun` a person would type for the same ranks, with sshd already running: the
@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))
 
-from support.cluster_jobs import ClusterJob  # noqa: E402
-from support.hosts import HostCluster, can_make_hosts  # noqa: E402
+from harness.cluster_jobs import ClusterJob  # noqa: E402
+from harness.hosts import HostCluster, can_make_hosts  # noqa: E402
 
 GOAL_SECONDS = 3.0
 SCRIPT = "from mpi4py import MPI\nprint('rank', MPI.COMM_WORLD.Get_rank(), 'of', MPI.COMM_WORLD.Get_size())\n"

@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh job base dir per test."""
+"""Shared fixtures: a fresh job base dir per test; the infrastructure comes from the harness plugin."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from support.jobs import JobDir
+from harness.jobs import JobDir
+
+#: dockerd, images, S3, PostgreSQL, namespace hosts: see test/harness/README.md.
+pytest_plugins = ["harness.plugin"]
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@
                           [--max-jobs N] [--max-parallel-jobs N] [--early-stopping Auto] [--storage URL] ...
     container-runtime tuning describe|analytics|deploy TUNING_JOB [--storage URL]
 
-Bad input ends with one `error:` line and exit status 2; a failed job with status 1.
+Bad input ends with one `error:` line and exit status 2; a job or endpoint that started and failed
+with status 1.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from typing import Any
 from container_runtime.local.errors import LocalModeError
 
 FAILED = 1
-BAD_INPUT = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,9 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
-    except LocalModeError as error:
+    except LocalModeError as error:  # LocalModeFailure (started, then failed) exits 1, usage errors 2
         print(f"error: {error}", file=sys.stderr)
-        return BAD_INPUT
+        return error.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

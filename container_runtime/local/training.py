@@ -23,7 +23,7 @@ from container_runtime.local.backends.commands import clean_environment
 from container_runtime.local.channels import ChannelSource, stage_channels
 from container_runtime.local.config_files import encoded_hyperparameters, write_host_config
 from container_runtime.local.describe import iso_time, write_description
-from container_runtime.local.errors import LocalModeError
+from container_runtime.local.errors import LocalModeError, LocalModeFailure
 from container_runtime.local.host_logs import HostLogRelay
 from container_runtime.local.layout import JobLayout
 from container_runtime.local.metrics import MetricCollector, MetricDefinition
@@ -169,10 +169,10 @@ def run_training_job(
                 relay.follow(host, handle.stdout, layout.log_file(host))
             exit_codes, stopped = _wait(handles, relay, started, control)
             relay.wait(10)
-    except LocalModeError as error:
+    except LocalModeError as error:  # the job was started: a failure now, not bad input
         record.update(_final_fields(record, JobStatus.FAILED, str(error), started, {}, collector))
         write_description(layout.describe_file, record)
-        raise
+        raise LocalModeFailure(str(error)) from None
     status, reason = _verdict(exit_codes, stopped, layout, hosts)
     if stopped and control is not None and control.stop_reason:
         reason = control.stop_reason

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tarfile
 
-from support.jobs import JobDir
+from harness.jobs import JobDir
 
 WRITE_ARTIFACTS = (
     "import os, sys\n"

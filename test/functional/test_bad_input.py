@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from support.jobs import JobDir
+from harness.jobs import JobDir
 
 
 def _tar_with_member(path: Path, name: str) -> Path:
@@ -147,7 +147,7 @@ def test_bad_variable(job: JobDir, variable: str, value: str) -> None:
 def test_train_takes_no_arguments(job: JobDir) -> None:
     import subprocess
 
-    from support.jobs import train_command
+    from harness.jobs import train_command
 
     help_text = subprocess.run([*train_command(), "--help"], capture_output=True, text=True, check=False)
     assert help_text.returncode == 0 and help_text.stdout.startswith("usage: train")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from support.jobs import JobDir
+from harness.jobs import JobDir
 
 
 def run_and_report(job: JobDir, env: dict[str, str] | None = None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from support.postgres import can_run_postgres, running_postgres
+from harness.postgres import can_run_postgres, running_postgres
 
 _SKIP_REASON = can_run_postgres()
 pytestmark = pytest.mark.skipif(_SKIP_REASON is not None, reason=_SKIP_REASON or "")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from support.jobs import JobDir, train_command
+from harness.jobs import JobDir, train_command
 
 
 def alive(pid: int) -> bool:

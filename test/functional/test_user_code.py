@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from support.jobs import SCRIPTS, JobDir
-from support.s3_server import S3Server, running_s3_server
+from harness.jobs import SCRIPTS, JobDir
+from harness.s3_server import S3Server, running_s3_server
 
 
 def make_source_tarball(path: Path, files: dict[str, str]) -> Path:

@@ -13,6 +13,7 @@ when a job or test fails. Needs root (`ip netns`).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import shutil
@@ -197,11 +198,16 @@ def _ip(*arguments: str) -> None:
         raise RuntimeError(f"ip {' '.join(arguments)}: {result.stderr.strip()}")
 
 
+def run_id_for(job_dir: Path) -> str:
+    """The namespaces' name prefix for a job: derived from its (never reused) dir, so it can be found again."""
+    return hashlib.sha256(str(job_dir).encode()).hexdigest()[:6]
+
+
 class _NamespaceHosts(HostSet):
     description = "network-namespace hosts"
 
     def __init__(self, layout: JobLayout, hosts: Sequence[str]) -> None:
-        self.cluster = HostCluster(len(hosts), layout.hosts_dir)
+        self.cluster = HostCluster(len(hosts), layout.hosts_dir, run_id=run_id_for(layout.root))
 
     def __enter__(self) -> _NamespaceHosts:
         self.cluster.__enter__()

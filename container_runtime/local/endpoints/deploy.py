@@ -35,7 +35,7 @@ from container_runtime.local.endpoints.records import (
     read_record,
     write_record,
 )
-from container_runtime.local.errors import LocalModeError
+from container_runtime.local.errors import LocalModeError, LocalModeFailure
 from container_runtime.local.names import unique_name, validate_name
 from container_runtime.local.presets import FrameworkPreset
 
@@ -121,11 +121,11 @@ def deploy(
             tail = _log_tail(directory)
         _abandon(directory)
         if isinstance(error, LocalModeError) and running is not None:
-            raise LocalModeError(f"endpoint {name} did not start: {error}{tail}") from None
+            raise LocalModeFailure(f"endpoint {name} did not start: {error}{tail}") from None
         if isinstance(error, KeyboardInterrupt | LocalModeError):
             raise
         if isinstance(error, OSError):
-            raise LocalModeError(f"endpoint {name}: {error.strerror or error}{tail}") from error
+            raise LocalModeFailure(f"endpoint {name}: {error.strerror or error}{tail}") from error
         raise
 
     record = EndpointRecord(

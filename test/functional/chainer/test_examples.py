@@ -19,8 +19,8 @@ from types import ModuleType
 
 import pytest
 
-from support.example_data import make_example_data
-from support.jobs import JobDir
+from harness.example_data import make_example_data
+from harness.jobs import JobDir
 
 chainer = pytest.importorskip("chainer")
 pytest.importorskip("sklearn")
@@ -191,7 +191,7 @@ def test_chainermn_with_two_processes_trains_to_the_same_accuracy(job: JobDir, d
 
 
 def test_mnist_model_is_served_with_the_chainer_defaults(job: JobDir, data_dir: Path, tmp_path: Path) -> None:
-    from support.serving import Server
+    from harness.serving import Server
 
     prepare(job, data_dir / "mnist", ["mnist.py"], {"epochs": 2})
     run(job)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from support.jobs import JobDir
+from harness.jobs import JobDir
 
 pytest.importorskip("mpi4py", reason="MPI tests need mpi4py (pip install 'container-runtime[chainer]')")
 if shutil.which("mpirun") is None:

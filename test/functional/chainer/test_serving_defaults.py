@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from support.serving import Server, decode_body, make_model_dir, request_bodies
+from harness.serving import Server, decode_body, make_model_dir, request_bodies
 
 pytest.importorskip("chainer", reason="Chainer serving tests need chainer (pip install 'container-runtime[chainer]')")
 

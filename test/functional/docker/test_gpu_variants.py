@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from support.containers import prepare_job, run_container
-from support.docker_daemon import DockerDaemon
+from harness.containers import prepare_job, run_container
+from harness.docker_daemon import DockerDaemon
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from support.containers import run_container
-from support.docker_daemon import DockerDaemon
-from support.framework_images import build_script
+from harness.containers import run_container
+from harness.docker_daemon import DockerDaemon
+from harness.framework_images import build_script
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from container_runtime.local.endpoints import free_port, list_endpoints, stop_endpoint
-from support.docker_daemon import DockerDaemon
-from support.example_data import mean_predictor_mse
-from support.local_cli import cli, cli_command
+from harness.docker_daemon import DockerDaemon
+from harness.example_data import mean_predictor_mse
+from harness.local_cli import cli, cli_command
 
 np = pytest.importorskip("numpy")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from support.containers import logs, prepare_job, removed_afterwards, run_args, unique, user_network, wait_for_exit
-from support.docker_daemon import DockerDaemon
+from harness.containers import logs, prepare_job, removed_afterwards, run_args, unique, user_network, wait_for_exit
+from harness.docker_daemon import DockerDaemon
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 

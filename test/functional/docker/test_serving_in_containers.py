@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from support.containers import (
+from harness.containers import (
     container_ip,
     http_request,
     logs,
@@ -29,8 +29,8 @@ from support.containers import (
     wait_for_exit,
     wait_until_pinged,
 )
-from support.docker_daemon import DockerDaemon
-from support.serving import free_port
+from harness.docker_daemon import DockerDaemon
+from harness.serving import free_port
 
 np = pytest.importorskip("numpy")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]

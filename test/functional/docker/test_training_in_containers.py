@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from support.containers import logs, prepare_job, removed_afterwards, run_args, run_container, unique, wait_for_exit
-from support.docker_daemon import DockerDaemon
-from support.example_data import mean_predictor_mse
+from harness.containers import logs, prepare_job, removed_afterwards, run_args, run_container, unique, wait_for_exit
+from harness.docker_daemon import DockerDaemon
+from harness.example_data import mean_predictor_mse
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 

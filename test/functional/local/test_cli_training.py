@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from support.hosts import can_run_mpi_across_hosts
-from support.local_cli import cli, cli_command
+from harness.hosts import can_run_mpi_across_hosts
+from harness.local_cli import cli, cli_command
 
 REPO = Path(__file__).resolve().parents[3]
 QUICKSTART = REPO / "examples" / "quickstart"

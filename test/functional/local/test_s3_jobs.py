@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from support.local_cli import cli
-from support.s3_server import S3Server, running_s3_server
+from harness.local_cli import cli
+from harness.s3_server import S3Server, running_s3_server
 
 pytest.importorskip("boto3")
 pytest.importorskip("moto")

@@ -22,7 +22,7 @@ import pytest
 from container_runtime.local.endpoints import free_port, list_endpoints
 from container_runtime.local.tuning.ranges import ContinuousParameter, IntegerParameter
 from container_runtime.local.tuning.tuner import HyperparameterTuner
-from support.example_data import make_example_data, mean_predictor_mse
+from harness.example_data import make_example_data, mean_predictor_mse
 
 np = pytest.importorskip("numpy")
 pytest.importorskip("optuna")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from support.local_cli import cli_command
-from support.postgres import can_run_postgres, running_postgres
+from harness.local_cli import cli_command
+from harness.postgres import can_run_postgres, running_postgres
 
 pytest.importorskip("optuna")
 reason = can_run_postgres()

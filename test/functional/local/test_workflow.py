@@ -11,8 +11,8 @@ import pytest
 
 from container_runtime.local.endpoints import free_port, list_endpoints
 from container_runtime.local.errors import LocalModeError
-from support.example_data import make_example_data, mean_predictor_mse
-from support.local_cli import cli
+from harness.example_data import make_example_data, mean_predictor_mse
+from harness.local_cli import cli
 
 np = pytest.importorskip("numpy")
 pytest.importorskip("gunicorn")

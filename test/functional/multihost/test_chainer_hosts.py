@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from support.cluster_jobs import ClusterJob, HostRun
-from support.example_data import make_example_data
-from support.hosts import HostCluster, can_run_mpi_across_hosts
-from support.jobs import JobDir
+from harness.cluster_jobs import ClusterJob, HostRun
+from harness.example_data import make_example_data
+from harness.hosts import HostCluster, can_run_mpi_across_hosts
+from harness.jobs import JobDir
 
 reason = can_run_mpi_across_hosts()
 if reason is not None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from support.hosts import HostCluster, can_make_hosts
+from harness.hosts import HostCluster, can_make_hosts
 
 reason = can_make_hosts()
 if reason is not None:

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from support.cluster_jobs import ClusterJob, HostRun, finish
-from support.hosts import HostCluster, can_run_mpi_across_hosts
-from support.jobs import JobDir
+from harness.cluster_jobs import ClusterJob, HostRun, finish
+from harness.hosts import HostCluster, can_run_mpi_across_hosts
+from harness.jobs import JobDir
 
 reason = can_run_mpi_across_hosts()
 if reason is not None:

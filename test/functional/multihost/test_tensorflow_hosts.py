@@ -1,6 +1,6 @@
 """The TensorFlow distributed examples as real two-host jobs: `train` on algo-1 and algo-2.
 
-Each host is a network namespace with its own name and its own /opt/ml (see support.hosts), so
+Each host is a network namespace with its own name and its own /opt/ml (see harness.hosts), so
 the TF_CONFIG the adapter writes (`algo-1:2222`, `algo-2:2223`, `algo-1:8890`...) resolves and
 connects exactly as between SageMaker instances. The single-host tests in
 test/functional/tensorflow run the same scripts with local ports and stand-in servers; these
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from support.cluster_jobs import ClusterJob, HostRun
-from support.example_data import make_example_data, mean_predictor_mse
-from support.hosts import HostCluster, can_make_hosts
-from support.jobs import JobDir
+from harness.cluster_jobs import ClusterJob, HostRun
+from harness.example_data import make_example_data, mean_predictor_mse
+from harness.hosts import HostCluster, can_make_hosts
+from harness.jobs import JobDir
 
 reason = can_make_hosts()
 if reason is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from support.serving import Server, make_model_dir
+from harness.serving import Server, make_model_dir
 
 
 @pytest.fixture

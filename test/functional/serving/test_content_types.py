@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 
-from support.serving import Server, decode_body, npy_bytes, request_bodies
+from harness.serving import Server, decode_body, npy_bytes, request_bodies
 
 ROWS = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.float32)
 EXPECTED = ROWS @ np.array([[1, 0], [0, 1], [1, 1]], dtype=np.float32)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from support.serving import Server, npy_bytes
+from harness.serving import Server, npy_bytes
 
 GOOD = b"[[1, 2, 3]]"
 

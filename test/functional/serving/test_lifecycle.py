@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from support.jobs import SCRIPTS
-from support.serving import Server, make_model_dir, serve_command
+from harness.jobs import SCRIPTS
+from harness.serving import Server, make_model_dir, serve_command
 
 GOOD = b"[[1, 2, 3]]"
 

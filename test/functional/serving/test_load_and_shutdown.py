@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from support.serving import Server
+from harness.serving import Server
 
 
 def expected_for(row: list[float]) -> list[float]:

@@ -26,8 +26,8 @@ from types import ModuleType
 
 import pytest
 
-from support.example_data import make_example_data, mean_predictor_mse
-from support.jobs import JobDir
+from harness.example_data import make_example_data, mean_predictor_mse
+from harness.jobs import JobDir
 
 tf = pytest.importorskip("tensorflow")
 pytest.importorskip("sklearn")

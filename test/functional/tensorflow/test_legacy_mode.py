@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from support.example_data import make_example_data
-from support.jobs import JobDir
-from support.serving import Server
+from harness.example_data import make_example_data
+from harness.jobs import JobDir
+from harness.serving import Server
 
 tf = pytest.importorskip("tensorflow", reason="legacy-mode tests need tensorflow")
 pytest.importorskip("tf_keras", reason="legacy scripts' tf.compat.v1.layers need tf-keras")

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from support.serving import Server, decode_body, npy_bytes
+from harness.serving import Server, decode_body, npy_bytes
 
 tf = pytest.importorskip("tensorflow", reason="TensorFlow serving tests need tensorflow")
 keras = pytest.importorskip("keras")

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from support.jobs import JobDir
+from harness.jobs import JobDir
 
 ADAPTER = {"SAGEMAKER_TRAINING_MODULE": "container_runtime_tensorflow.training:run"}
 

@@ -35,8 +35,8 @@ from container_runtime.local.endpoints import (
 from container_runtime.local.errors import LocalModeError
 from container_runtime.local.predictor import Predictor
 from container_runtime.local.presets import GENERIC
-from support.jobs import SCRIPTS
-from support.serving import WEIGHTS, make_model_dir
+from harness.jobs import SCRIPTS
+from harness.serving import WEIGHTS, make_model_dir
 
 pytest.importorskip("gunicorn")
 
@@ -161,6 +161,21 @@ def test_failing_model_fn_fails_deploy_and_registers_nothing(tmp_path: Path) -> 
     check_port_free(port)  # serve is gone
 
 
+def test_the_command_line_exits_1_for_an_endpoint_that_started_and_failed_and_2_for_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from container_runtime.local import cli
+
+    monkeypatch.setenv("FAIL_LOAD", "1")
+    archive = str(model_archive(tmp_path))
+    arguments = ["--home", str(tmp_path / "home"), "deploy", "--model-data", archive, "--entry-point",
+                 "linear_model.py", "--port", str(free_port()), "--name", "broken"]
+    assert cli.main(arguments) == 1
+    assert capsys.readouterr().err.startswith("error: endpoint broken did not start: model_fn failed")
+    assert cli.main(["--home", str(tmp_path / "home"), "deploy", "--model-data", str(tmp_path / "missing")]) == 2
+    assert "no such file or directory" in capsys.readouterr().err
+
+
 def test_stop_ends_serve_and_forgets_the_endpoint(tmp_path: Path) -> None:
     """A model dir (not a tarball) with code from a source dir; the owning Predictor stops it on exit."""
     model = tmp_path / "model"
@@ -206,7 +221,7 @@ def test_stale_records_are_swept(tmp_path: Path) -> None:
 def test_deploy_from_s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`s3://.../model.tar.gz` is downloaded into the endpoint's model dir (a moto server stands in for S3)."""
     pytest.importorskip("moto.server")
-    from support.s3_server import running_s3_server
+    from harness.s3_server import running_s3_server
 
     endpoints_dir = tmp_path / "endpoints"
     with running_s3_server() as s3:

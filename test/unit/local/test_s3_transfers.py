@@ -18,7 +18,7 @@ import pytest
 from container_runtime.local import s3
 from container_runtime.local.errors import LocalModeError
 from container_runtime.local.s3 import check_bucket, check_readable_prefix, download_prefix, upload_file
-from support.s3_server import S3Server, running_s3_server
+from harness.s3_server import S3Server, running_s3_server
 
 REPO = Path(__file__).resolve().parents[3]
 Put = Callable[[str, bytes], str]

@@ -20,7 +20,7 @@ from container_runtime.errors import (
 )
 from container_runtime.usercode.archive import extract_tar_safely
 from container_runtime.usercode.s3 import download_s3_object, parse_s3_uri
-from support.s3_server import S3Server, running_s3_server
+from harness.s3_server import S3Server, running_s3_server
 
 
 @pytest.mark.parametrize(

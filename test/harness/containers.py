@@ -17,8 +17,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from support.docker_daemon import DockerDaemon
-from support.jobs import JobDir
+from harness.docker_daemon import DockerDaemon
+from harness.jobs import JobDir
 
 
 def unique(prefix: str) -> str:

@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from support.hosts import SSH_PORT, HostCluster
-from support.jobs import JobDir, train_command
+from harness.hosts import SSH_PORT, HostCluster
+from harness.jobs import JobDir, train_command
 
 
 @dataclass

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from support.docker_daemon import DockerDaemon, docker_cli, unmount_below
+from harness.docker_daemon import DockerDaemon, docker_cli, unmount_below
 
 CACHE_VARIABLE = "CONTAINER_RUNTIME_TEST_CACHE"
 DEFAULT_CACHE = Path("/var/cache/container-runtime-tests")

@@ -1,6 +1,6 @@
 """Building the framework images for the container tests, with dockerfiles/build.py's own variants.
 
-The images are built FROM the suite's Debian base (support.base_image) with `--network host`
+The images are built FROM the suite's Debian base (harness.base_image) with `--network host`
 (the test daemon's default network has no connectivity) under the tag prefix
 `container-runtime-test`, so a developer's own `container-runtime/...` images are never replaced.
 Every run calls `docker build`: Docker's layer cache makes it take seconds when nothing changed,
@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
-from support.docker_daemon import DockerDaemon, docker_cli
+from harness.docker_daemon import DockerDaemon, docker_cli
 
 REPO = Path(__file__).resolve().parents[2]
 TAG_PREFIX = "container-runtime-test"

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from support.jobs import SCRIPTS
+from harness.jobs import SCRIPTS
 
 #: The weights of test/scripts/serving/linear_model.py: y = x @ WEIGHTS.
 WEIGHTS = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=np.float32)
