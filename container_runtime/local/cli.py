@@ -3,10 +3,10 @@
     container-runtime run ENTRY_POINT [--source-dir DIR] [-H NAME=VALUE]... [-c CHANNEL=PATH|URI]...
                           [--instance-count N] [--framework generic|chainer|tensorflow] [--output PATH|s3://...]
                           [--metric NAME=REGEX]... [-e VAR=VALUE]... [--job-name NAME]
-                          [--backend local|docker --image IMAGE]
+                          [--backend local|process|netns|docker [--image IMAGE]]
     container-runtime jobs | describe JOB
     container-runtime deploy JOB | --model-data PATH [--entry-point F --source-dir DIR --framework F] [--port P]
-                          [--backend local|docker --image IMAGE]
+                          [--backend local|process|netns|docker [--image IMAGE]]
     container-runtime predict ENDPOINT --data FILE [--content-type T] [--accept T]
     container-runtime endpoints | stop ENDPOINT | stop --all
     container-runtime tune ENTRY_POINT --range NAME=continuous:MIN:MAX[:SCALING]... --objective NAME
@@ -110,8 +110,9 @@ def _job_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _backend_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", default="local", metavar="local|docker",
-                        help="run on this machine (default), or in containers of --image")
+    parser.add_argument("--backend", default="local", metavar="local|process|netns|docker",
+                        help="where hosts and endpoints run: local (default: process for one host, netns for "
+                             "several), process, netns (namespace hosts, root) or docker (containers of --image)")
     parser.add_argument("--image", help="with --backend docker: the image, e.g. container-runtime/chainer:cpu")
 
 
