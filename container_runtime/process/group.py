@@ -134,6 +134,16 @@ class ProcessGroup:
             return False
         return True
 
+    def signal_leader(self, signum: int) -> bool:
+        """Send `signum` to the leader alone (a server that ends its own workers, as gunicorn's master does)."""
+        if self.wait(0) is not None:
+            return False
+        try:
+            os.kill(self.pid, signum)
+        except ProcessLookupError:
+            return False
+        return True
+
     def alive(self) -> bool:
         """True while the group's leader runs (a zombie has exited)."""
         return self.wait(0) is None

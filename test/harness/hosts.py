@@ -62,6 +62,11 @@ class HostCluster(NamespaceHosts):
             except subprocess.TimeoutExpired:
                 process.kill()
 
+    def run(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(self.host(name).command(argv), env=dict(env or os.environ), capture_output=True,
+                              text=True, timeout=timeout, check=False)
+
     def popen(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None,
               **kwargs: Any) -> subprocess.Popen[Any]:
         """`argv` on host `name` in its own session, with the pipes and text mode `kwargs` ask for."""

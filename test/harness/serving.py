@@ -9,8 +9,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +16,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from container_runtime.local.backends.commands import runtime_command
+from container_runtime.process import ProcessGroup
 from harness.jobs import SCRIPTS
 
 #: The weights of test/scripts/serving/linear_model.py: y = x @ WEIGHTS.
@@ -63,17 +63,15 @@ def make_model_dir(base: Path, module: str = "linear_model.py") -> Path:
     return model
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on at `host` now (0.0.0.0 for a server that binds every address)."""
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind((host, 0))
         return int(probe.getsockname()[1])
 
 
 def serve_command() -> list[str]:
-    script = Path(sys.executable).parent / "serve"
-    if script.is_file():
-        return [str(script)]
-    return [sys.executable, "-m", "container_runtime.cli.serve"]
+    return runtime_command("serve")
 
 
 class Reply(NamedTuple):
@@ -83,6 +81,37 @@ class Reply(NamedTuple):
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+
+def http_request(port: int, method: str, path: str, body: bytes | None = None,
+                 headers: Mapping[str, str] | None = None, timeout: float = 30) -> Reply:
+    """One HTTP request to 127.0.0.1:`port`; OSError while nothing answers."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers=dict(headers or {}))
+        response = connection.getresponse()
+        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+    finally:
+        connection.close()
+
+
+def wait_for_ping(port: int, server: ProcessGroup, timeout: float, *, ready: bool = True) -> str | None:
+    """Wait until GET /ping answers (200 when `ready`, any status otherwise); None, or why it did not."""
+    deadline = time.monotonic() + timeout
+    pause = 0.02
+    while time.monotonic() < deadline:
+        code = server.wait(0)
+        if code is not None:
+            return f"exited with {code} before answering /ping"
+        try:
+            status = http_request(port, "GET", "/ping", timeout=2).status
+        except OSError:
+            status = None  # not listening yet
+        if status is not None and (status == 200 or not ready):
+            return None
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
+    return f"no {'200 from ' if ready else 'answer to '}GET /ping within {timeout:.0f} s"
 
 
 class Server:
@@ -98,22 +127,13 @@ class Server:
             SAGEMAKER_MODEL_SERVER_WORKERS=str(workers),
         )
         environment.update(env or {})
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            serve_command(), env=environment, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        self.process = ProcessGroup.start(serve_command(), label="serve", output=self.log_path, env=environment)
 
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: Mapping[str, str] | None = None,
         timeout: float = 30,
     ) -> Reply:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            connection.request(method, path, body=body, headers=dict(headers or {}))
-            response = connection.getresponse()
-            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
-        finally:
-            connection.close()
+        return http_request(self.port, method, path, body, headers, timeout)
 
     def invoke(self, body: bytes, content_type: str | None = None, accept: str | None = None, **extra: str) -> Reply:
         headers = dict(extra)
@@ -127,36 +147,25 @@ class Server:
         return self.request("GET", "/ping")
 
     def wait_listening(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"serve exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                self.ping()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError(f"serve did not listen within {timeout} s:\n{self.log()}")
+        problem = wait_for_ping(self.port, self.process, timeout, ready=False)
+        if problem is not None:
+            raise AssertionError(f"serve {problem}:\n{self.log()}")
 
     def wait_ready(self, timeout: float = 60) -> None:
-        self.wait_listening(timeout)
-        deadline = time.monotonic() + timeout
-        while self.ping().status != 200:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"/ping never became 200:\n{self.log()}")
-            time.sleep(0.05)
+        problem = wait_for_ping(self.port, self.process, timeout)
+        if problem is not None:
+            raise AssertionError(f"serve {problem}:\n{self.log()}")
 
     def log(self) -> str:
-        self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self, timeout: float = 60) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-        self._log.close()
-        return self.process.returncode
+        """SIGTERM to serve only (gunicorn's master ends its workers), SIGKILL to the group after `timeout`."""
+        code = self.process.wait(0)
+        if code is None:
+            self.process.signal_leader(signal.SIGTERM)
+            code = self.process.wait(timeout)
+            if code is None:
+                code = self.process.stop(0)
+        assert code is not None
+        return code

@@ -116,11 +116,6 @@ class HostCluster:
     def host(self, name: str) -> Host:
         return next(host for host in self.hosts if host.name == name)
 
-    def run(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.host(name).command(argv), env=dict(env or os.environ), capture_output=True,
-                              text=True, timeout=timeout, check=False)
-
     def start(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None,
               output: Output = PIPE) -> ProcessGroup:
         """`argv` on host `name`, in its own session; ended at the latest when the cluster is torn down."""

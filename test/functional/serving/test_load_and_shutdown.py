@@ -40,7 +40,7 @@ def test_2000_requests_from_16_clients(server: Server) -> None:
     wrong = [(i, status) for i, (status, correct) in enumerate(results) if not correct]
     assert wrong == []
     assert server.ping().status == 200
-    assert server.process.poll() is None
+    assert server.process.alive()
 
 
 def test_sigterm_during_traffic_loses_no_accepted_request(server: Server) -> None:
