@@ -393,6 +393,10 @@ ERROR_CASES = [
         (HP, "key 'sagemaker_submit_directory'", "NUL"),
         id="submit-directory-nul",
     ),
+    pytest.param(
+        {HP: hps(sagemaker_program="t\x00.py")}, {}, (HP, "key 'sagemaker_program'", "NUL"), id="program-nul"
+    ),
+    pytest.param({IDC: {"tr\x00ain": {}}}, {}, (IDC, "invalid channel name"), id="channel-nul"),
     pytest.param({HP: hps(epochs="1\x00")}, {}, (HP, "hyperparameter 'epochs'", "NUL"), id="hyperparameter-nul"),
     pytest.param(
         {HP: hps(epochs="\udfff")}, {}, (HP, "hyperparameter 'epochs'", "cannot be passed"), id="hyperparameter-surrogate"
