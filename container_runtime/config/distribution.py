@@ -96,14 +96,18 @@ class Distribution(NamedTuple):
     num_processes: int
     #: The user's mpirun options, split into tokens, appended after the defaults.
     custom_mpi_options: tuple[str, ...] = ()
+    #: The name of the registered framework whose adapter `SAGEMAKER_TRAINING_MODULE` names; None
+    #: without one, or when the adapter named is not registered.
+    framework: str | None = None
 
 
-def key_table(framework_module: str | None) -> DistributionKeys | None:
-    """The keys this job's distribution is read from; None when nothing reads them."""
+def key_table(framework_module: str | None) -> tuple[str | None, DistributionKeys | None]:
+    """The registered framework `framework_module` is the adapter of, and the keys its distribution is read
+    from (None when nothing reads them)."""
     if framework_module is None:
-        return GENERIC_KEYS
+        return None, GENERIC_KEYS
     name = registered_framework(framework_module)
-    return KEY_TABLES.get(name) if name is not None else None
+    return name, KEY_TABLES.get(name) if name is not None else None
 
 
 def registered_framework(spec: str) -> str | None:
@@ -125,6 +129,7 @@ def resolve_distribution(
     resource: ResourceConfig,
     num_gpus: int,
     *,
+    framework: str | None = None,
     source: str = "hyperparameters.json",
 ) -> Distribution:
     """Read `keys` from the framework parameters; every bad value is a ConfigError naming `source` and the key.
@@ -137,11 +142,26 @@ def resolve_distribution(
     if kind == "parameter_server" and len(hosts) < 2:
         kind = "none"
     if kind != "mpi" or keys is None:
-        return Distribution(kind, hosts, 1, len(hosts))
+        return Distribution(kind, hosts, 1, len(hosts), framework=framework)
     per_host = _positive_int(params, keys.processes_per_host, default=num_gpus or 1, source=source)
     total = _positive_int(params, keys.num_processes, default=per_host * len(hosts), source=source)
     options = _mpi_options(params, keys.custom_mpi_options, source)
-    return Distribution("mpi", hosts, per_host, total, options)
+    return Distribution("mpi", hosts, per_host, total, options, framework)
+
+
+def require_framework(distribution: Distribution, framework: str, framework_module: str | None) -> None:
+    """An adapter's guard: the job was loaded with `framework`'s key table, so its distribution was read.
+
+    Without it, an adapter reached through a name that is not the registered one (or with the
+    package's metadata missing) would silently run a distributed job as one process.
+    """
+    if distribution.framework != framework:
+        raise ConfigError(
+            "environment variable SAGEMAKER_TRAINING_MODULE",
+            f"{framework_module!r} is not the training adapter registered for {framework!r} (entry points "
+            f"{TRAINING_ADAPTERS}), so the {framework} distribution keys were not read: install the package "
+            "(its entry points), or set the registered adapter",
+        )
 
 
 def distribution_instance_groups(params: Mapping[str, Any], resource: ResourceConfig) -> tuple[str, ...]:

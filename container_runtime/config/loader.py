@@ -80,8 +80,9 @@ def load_config(environ: Mapping[str, str]) -> TrainingConfig:
     render_cli_args(split.user, cli_style, source=str(hyperparameters_path))
     framework_module = environ.get("SAGEMAKER_TRAINING_MODULE") or None
     num_gpus = count_gpus(environ)
+    registered, keys = key_table(framework_module)
     distribution = resolve_distribution(
-        framework, key_table(framework_module), resource, num_gpus, source=str(hyperparameters_path)
+        framework, keys, resource, num_gpus, framework=registered, source=str(hyperparameters_path)
     )
     return TrainingConfig(
         paths=paths,

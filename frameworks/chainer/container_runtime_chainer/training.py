@@ -12,11 +12,16 @@ fails the job before anything runs.
 
 from __future__ import annotations
 
+from container_runtime.config.distribution import require_framework
 from container_runtime.job import TrainingJob, run_entry_point
 from container_runtime.launch.mpi import run_mpi
 
+#: The name this adapter is registered under (setup.py, `container_runtime.training_adapters`).
+FRAMEWORK = "chainer"
+
 
 def run(job: TrainingJob) -> None:
+    require_framework(job.config.distribution, FRAMEWORK, job.config.framework_module)
     if job.config.distribution.kind == "mpi":
         run_mpi(job)
     else:

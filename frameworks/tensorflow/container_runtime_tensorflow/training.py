@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from types import MappingProxyType
 
+from container_runtime.config.distribution import require_framework
 from container_runtime.job import TrainingJob, run_entry_point
 from container_runtime.launch.mpi import run_mpi
 from container_runtime.log import get_logger
@@ -43,9 +44,12 @@ from container_runtime_tensorflow.tf_config import (
 
 logger = get_logger(__name__)
 PARAMETER_SERVER_STOP_SECONDS = 10.0
+#: The name this adapter is registered under (setup.py, `container_runtime.training_adapters`).
+FRAMEWORK = "tensorflow"
 
 
 def run(job: TrainingJob) -> None:
+    require_framework(job.config.distribution, FRAMEWORK, job.config.framework_module)
     job = with_tuning_model_dir(job)
     config = job.config
     distribution = config.distribution

@@ -17,6 +17,7 @@ from container_runtime.config.distribution import (
     TRAINING_ADAPTERS,
     key_table,
     registered_framework,
+    require_framework,
 )
 from container_runtime.errors import ConfigError
 
@@ -61,12 +62,13 @@ def load_error(tmp_path: Path, hyperparameters: Mapping[str, Any], env: Mapping[
 @pytest.mark.parametrize(
     ("module", "expected"),
     [
-        pytest.param(None, GENERIC_KEYS, id="no-adapter-generic-keys"),
-        pytest.param("container_runtime_chainer.training:run", KEY_TABLES["chainer"], id="chainer"),
-        pytest.param("container_runtime_tensorflow.training:run", KEY_TABLES["tensorflow"], id="tensorflow"),
-        pytest.param("my_toolkit.training:main", None, id="unregistered-adapter"),
-        pytest.param("container_runtime_chainer.training", None, id="other-function-of-a-registered-module"),
-        pytest.param("container_runtime_chainer.training:main", None, id="other-function-named"),
+        pytest.param(None, (None, GENERIC_KEYS), id="no-adapter-generic-keys"),
+        pytest.param("container_runtime_chainer.training:run", ("chainer", KEY_TABLES["chainer"]), id="chainer"),
+        pytest.param("container_runtime_tensorflow.training:run", ("tensorflow", KEY_TABLES["tensorflow"]),
+                     id="tensorflow"),
+        pytest.param("my_toolkit.training:main", (None, None), id="unregistered-adapter"),
+        pytest.param("container_runtime_chainer.training", (None, None), id="other-function-of-a-registered-module"),
+        pytest.param("container_runtime_chainer.training:main", (None, None), id="other-function-named"),
     ],
 )
 def test_the_key_table_is_the_registered_frameworks(module: str | None, expected: object) -> None:
@@ -95,46 +97,55 @@ def test_the_core_names_no_framework_module() -> None:
 # ------------------------------------------------------------------------------- resolving
 
 
+ONE = ("algo-1",)
+BOTH = ("algo-1", "algo-2")
+
+
+def chainer(*fields: Any) -> Distribution:
+    return Distribution(*fields, framework="chainer")
+
+
+def tensorflow(*fields: Any) -> Distribution:
+    return Distribution(*fields, framework="tensorflow")
+
+
 @pytest.mark.parametrize(
     ("hyperparameters", "env", "resource", "expected"),
     [
-        pytest.param({}, GENERIC, None, Distribution("none", ("algo-1",), 1, 1), id="generic-nothing"),
-        pytest.param({"sagemaker_mpi_enabled": True}, GENERIC, None, Distribution("mpi", ("algo-1",), 1, 1),
-                     id="generic-mpi"),
-        pytest.param({"sagemaker_mpi_enabled": "false"}, GENERIC, None, Distribution("none", ("algo-1",), 1, 1),
+        pytest.param({}, GENERIC, None, Distribution("none", ONE, 1, 1), id="generic-nothing"),
+        pytest.param({"sagemaker_mpi_enabled": True}, GENERIC, None, Distribution("mpi", ONE, 1, 1), id="generic-mpi"),
+        pytest.param({"sagemaker_mpi_enabled": "false"}, GENERIC, None, Distribution("none", ONE, 1, 1),
                      id="generic-mpi-false-string"),
         pytest.param({"sagemaker_mpi_enabled": True, "sagemaker_mpi_num_of_processes_per_host": 2,
                       "sagemaker_mpi_custom_mpi_options": "-x A=1 --verbose"}, GENERIC, TWO_HOSTS,
-                     Distribution("mpi", ("algo-1", "algo-2"), 2, 4, ("-x", "A=1", "--verbose")),
-                     id="generic-mpi-two-hosts"),
-        pytest.param({"sagemaker_parameter_server_enabled": True}, GENERIC, TWO_HOSTS,
-                     Distribution("none", ("algo-1", "algo-2"), 1, 2), id="generic-ignores-parameter-servers"),
-        pytest.param({"sagemaker_use_mpi": True}, GENERIC, None, Distribution("none", ("algo-1",), 1, 1),
+                     Distribution("mpi", BOTH, 2, 4, ("-x", "A=1", "--verbose")), id="generic-mpi-two-hosts"),
+        pytest.param({"sagemaker_parameter_server_enabled": True}, GENERIC, TWO_HOSTS, Distribution("none", BOTH, 1, 2),
+                     id="generic-ignores-parameter-servers"),
+        pytest.param({"sagemaker_use_mpi": True}, GENERIC, None, Distribution("none", ONE, 1, 1),
                      id="generic-ignores-chainer-key"),
-        pytest.param({}, CHAINER, None, Distribution("none", ("algo-1",), 1, 1), id="chainer-one-host"),
-        pytest.param({}, CHAINER, TWO_HOSTS, Distribution("mpi", ("algo-1", "algo-2"), 1, 2),
-                     id="chainer-mpi-by-default-on-two-hosts"),
-        pytest.param({"sagemaker_use_mpi": False}, CHAINER, TWO_HOSTS,
-                     Distribution("none", ("algo-1", "algo-2"), 1, 2), id="chainer-mpi-off"),
-        pytest.param({"sagemaker_mpi_enabled": True}, CHAINER, None, Distribution("none", ("algo-1",), 1, 1),
+        pytest.param({}, CHAINER, None, chainer("none", ONE, 1, 1), id="chainer-one-host"),
+        pytest.param({}, CHAINER, TWO_HOSTS, chainer("mpi", BOTH, 1, 2), id="chainer-mpi-by-default-on-two-hosts"),
+        pytest.param({"sagemaker_use_mpi": False}, CHAINER, TWO_HOSTS, chainer("none", BOTH, 1, 2),
+                     id="chainer-mpi-off"),
+        pytest.param({"sagemaker_mpi_enabled": True}, CHAINER, None, chainer("none", ONE, 1, 1),
                      id="chainer-ignores-generic-flag"),
         pytest.param({"sagemaker_use_mpi": True, "sagemaker_process_slots_per_host": 3,
                       "sagemaker_mpi_num_of_processes_per_host": 2, "sagemaker_num_processes": "5",
                       "sagemaker_additional_mpi_options": "-x A=1", "sagemaker_mpi_custom_mpi_options": "-v"},
-                     CHAINER, TWO_HOSTS, Distribution("mpi", ("algo-1", "algo-2"), 3, 5, ("-x", "A=1", "-v")),
+                     CHAINER, TWO_HOSTS, chainer("mpi", BOTH, 3, 5, ("-x", "A=1", "-v")),
                      id="chainer-keys-first-wins-options-appended"),
         pytest.param({"sagemaker_mpi_enabled": True, "sagemaker_mpi_num_processes": 3}, TENSORFLOW, None,
-                     Distribution("mpi", ("algo-1",), 1, 3), id="tensorflow-mpi"),
+                     tensorflow("mpi", ONE, 1, 3), id="tensorflow-mpi"),
         pytest.param({"sagemaker_parameter_server_enabled": True}, TENSORFLOW, TWO_HOSTS,
-                     Distribution("parameter_server", ("algo-1", "algo-2"), 1, 2), id="tensorflow-parameter-servers"),
-        pytest.param({"sagemaker_parameter_server_enabled": True}, TENSORFLOW, None,
-                     Distribution("none", ("algo-1",), 1, 1), id="tensorflow-parameter-servers-need-two-hosts"),
+                     tensorflow("parameter_server", BOTH, 1, 2), id="tensorflow-parameter-servers"),
+        pytest.param({"sagemaker_parameter_server_enabled": True}, TENSORFLOW, None, tensorflow("none", ONE, 1, 1),
+                     id="tensorflow-parameter-servers-need-two-hosts"),
         pytest.param({"sagemaker_multi_worker_mirrored_strategy_enabled": "true"}, TENSORFLOW, None,
-                     Distribution("multi_worker_mirrored", ("algo-1",), 1, 1), id="tensorflow-mwms"),
+                     tensorflow("multi_worker_mirrored", ONE, 1, 1), id="tensorflow-mwms"),
         pytest.param({"sagemaker_mpi_enabled": True, "sagemaker_parameter_server_enabled": False}, TENSORFLOW, None,
-                     Distribution("mpi", ("algo-1",), 1, 1), id="tensorflow-false-flags-do-not-contradict"),
+                     tensorflow("mpi", ONE, 1, 1), id="tensorflow-false-flags-do-not-contradict"),
         pytest.param({"sagemaker_mpi_enabled": True, "sagemaker_mpi_num_processes": 0}, UNREGISTERED, None,
-                     Distribution("none", ("algo-1",), 1, 1), id="unregistered-adapter-reads-its-own-keys"),
+                     Distribution("none", ONE, 1, 1), id="unregistered-adapter-reads-its-own-keys"),
     ],
 )
 def test_resolved_distribution(
@@ -238,3 +249,13 @@ def test_parameter_servers_and_mirrored_strategy_contradict_even_on_one_host(tmp
     error = load_error(tmp_path, {"sagemaker_parameter_server_enabled": True,
                                   "sagemaker_multi_worker_mirrored_strategy_enabled": True}, TENSORFLOW)
     assert "both true" in error.message
+
+
+def test_an_adapter_refuses_a_job_whose_keys_it_did_not_get(tmp_path: Path) -> None:
+    """Reached through a name that is not the registered one, an adapter would silently run MPI jobs plainly."""
+    config = load(tmp_path, {"sagemaker_use_mpi": True}, UNREGISTERED)
+    with pytest.raises(ConfigError) as raised:
+        require_framework(config.distribution, "chainer", config.framework_module)
+    assert raised.value.source == "environment variable SAGEMAKER_TRAINING_MODULE"
+    assert "'my_toolkit.training:main' is not the training adapter registered for 'chainer'" in raised.value.message
+    require_framework(load(tmp_path, {}, CHAINER).distribution, "chainer", CHAINER["SAGEMAKER_TRAINING_MODULE"])
