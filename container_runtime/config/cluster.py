@@ -38,6 +38,6 @@ def _port(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+    if not raw.isdecimal() or not 1 <= int(raw) <= 65535:
         raise ConfigError(f"environment variable {name}", f"expected a TCP port from 1 to 65535, got {raw!r}")
     return int(raw)

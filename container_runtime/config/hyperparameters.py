@@ -77,11 +77,13 @@ def split_hyperparameters(decoded: Mapping[str, Any]) -> SplitHyperparameters:
     )
 
 
-def boolean_parameter(params: Mapping[str, Any], key: str, default: bool) -> bool:
+def boolean_parameter(
+    params: Mapping[str, Any], key: str, default: bool, *, source: str = "hyperparameters.json"
+) -> bool:
     """A true/false hyperparameter (JSON boolean or the strings "true"/"false")."""
     value = params.get(key, default)
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    raise ConfigError("hyperparameters.json", f"key {key!r}: expected true or false, got {value!r}")
+    raise ConfigError(source, f"key {key!r}: expected true or false, got {value!r}")

@@ -8,8 +8,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from container_runtime.config.cli_args import render_cli_args
 from container_runtime.config.cluster import load_cluster_settings
 from container_runtime.config.devices import count_gpus
+from container_runtime.config.distribution import key_table, resolve_distribution
+from container_runtime.config.exec_strings import check_exec_string, check_variable_name
 from container_runtime.config.files import json_type_name, read_json_object
 from container_runtime.config.hyperparameters import decode_hyperparameters, split_hyperparameters
 from container_runtime.config.model import Channel, CliStyle, TrainingConfig
@@ -37,7 +40,12 @@ def base_dir_from(environ: Mapping[str, str]) -> Path:
 
 
 def load_config(environ: Mapping[str, str]) -> TrainingConfig:
-    """Read and validate everything a training run needs. Raises `ConfigError`."""
+    """Read and validate everything a training run needs. Raises `ConfigError`.
+
+    Every value that reaches a child process as an argument or an environment variable is
+    checked here, and the job's `Distribution` is resolved, so nothing later fails on them.
+    """
+    _check_environ(environ)
     paths = JobPaths(base_dir_from(environ))
     notices: list[str] = []
 
@@ -67,6 +75,15 @@ def load_config(environ: Mapping[str, str]) -> TrainingConfig:
 
     entry_point = _entry_point(environ, reserved, hyperparameters_path)
     submit_directory = _optional_string(reserved, "sagemaker_submit_directory", hyperparameters_path)
+    cli_style = _cli_style(framework, hyperparameters_path)
+    # The script's arguments, rendered now only to refuse one that no process could receive.
+    render_cli_args(split.user, cli_style, source=str(hyperparameters_path))
+    framework_module = environ.get("SAGEMAKER_TRAINING_MODULE") or None
+    num_gpus = count_gpus(environ)
+    registered, keys = key_table(framework_module)
+    distribution = resolve_distribution(
+        framework, keys, resource, num_gpus, framework=registered, source=str(hyperparameters_path)
+    )
     return TrainingConfig(
         paths=paths,
         resource=resource,
@@ -77,15 +94,16 @@ def load_config(environ: Mapping[str, str]) -> TrainingConfig:
         reserved_params=reserved,
         entry_point=entry_point,
         submit_directory=submit_directory,
-        framework_module=environ.get("SAGEMAKER_TRAINING_MODULE") or None,
+        framework_module=framework_module,
+        distribution=distribution,
         job_name=_optional_string(reserved, "sagemaker_job_name", hyperparameters_path) or "",
         training_job_name=environ.get("TRAINING_JOB_NAME") or None,
         region=_region(environ, reserved, hyperparameters_path),
         log_level=_log_level(reserved, hyperparameters_path),
-        cli_style=_cli_style(framework, hyperparameters_path),
+        cli_style=cli_style,
         checkpoint_dir=_checkpoint_dir(paths),
         num_cpus=os.cpu_count() or 1,
-        num_gpus=count_gpus(environ),
+        num_gpus=num_gpus,
         stop_grace_seconds=env_seconds(environ, "SM_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS),
         host_wait_seconds=env_seconds(environ, "SM_HOST_WAIT_SECONDS", DEFAULT_HOST_WAIT_SECONDS),
         package_artifacts=env_flag(environ, "SM_PACKAGE_ARTIFACTS", default="TRAINING_JOB_ARN" not in environ),
@@ -95,6 +113,13 @@ def load_config(environ: Mapping[str, str]) -> TrainingConfig:
         notices=tuple(notices),
         cluster=load_cluster_settings(environ),
     )
+
+
+def _check_environ(environ: Mapping[str, str]) -> None:
+    """The child inherits every variable, so each must be one `execve` accepts."""
+    for name, value in environ.items():
+        check_variable_name(name, source="environment")
+        check_exec_string(value, source=f"environment variable {name}")
 
 
 def _load_channels(paths: JobPaths, notices: list[str]) -> tuple[Mapping[str, Any], tuple[Channel, ...]]:
@@ -153,7 +178,8 @@ def _optional_string(reserved: Mapping[str, Any], key: str, source: Path) -> str
         return None
     if not isinstance(value, str):
         raise ConfigError(str(source), f"key {key!r}: expected a string, got {value!r}")
-    return value
+    # Each becomes an environment variable of the script (SAGEMAKER_JOB_NAME, SM_MODULE_DIR, ...).
+    return check_exec_string(value, source=str(source), what=f"key {key!r}")
 
 
 def _entry_point(environ: Mapping[str, str], reserved: Mapping[str, Any], source: Path) -> str | None:
@@ -202,7 +228,8 @@ def _region(environ: Mapping[str, str], reserved: Mapping[str, Any], source: Pat
     except (configparser.Error, OSError, UnicodeDecodeError):
         return ""
     section = profile if profile == "default" else f"profile {profile}"
-    return parser.get(section, "region", fallback="")
+    region = parser.get(section, "region", fallback="")
+    return check_exec_string(region, source=config_file, what=f"[{section}] region")
 
 
 def _checkpoint_dir(paths: JobPaths) -> Path:
@@ -213,4 +240,4 @@ def _checkpoint_dir(paths: JobPaths) -> Path:
     local_path = raw["LocalPath"]
     if not isinstance(local_path, str) or not os.path.isabs(local_path):
         raise ConfigError(str(source), f"key 'LocalPath': expected an absolute path, got {local_path!r}")
-    return Path(local_path)
+    return Path(check_exec_string(local_path, source=str(source), what="key 'LocalPath'"))

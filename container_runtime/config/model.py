@@ -4,24 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
+from container_runtime.config.cli_args import CliStyle
 from container_runtime.config.cluster import ClusterSettings
+from container_runtime.config.distribution import Distribution, distribution_hosts, distribution_instance_groups
 from container_runtime.config.paths import JobPaths
 from container_runtime.config.resources import ResourceConfig
 
-CliStyle = Literal["contract", "json"]
-
-#: Framework parameters that turn a host's instance group into a distribution group.
-DISTRIBUTION_FLAGS = (
-    "sagemaker_mpi_enabled",
-    "sagemaker_parameter_server_enabled",
-    "sagemaker_multi_worker_mirrored_strategy_enabled",
-    "sagemaker_distributed_dataparallel_enabled",
-    "sagemaker_torch_distributed_enabled",
-    "sagemaker_pytorch_ddp_enabled",
-    "sagemaker_pytorch_xla_multi_worker_enabled",
-)
+__all__ = ["Channel", "CliStyle", "Distribution", "TrainingConfig"]
 
 
 class Channel(NamedTuple):
@@ -39,12 +30,15 @@ class TrainingConfig(NamedTuple):
     channels: tuple[Channel, ...]
     #: User hyperparameters, decoded, in the order of `hyperparameters.json`.
     hyperparameters: Mapping[str, Any]
-    #: `sagemaker_*` parameters outside the reserved set (`SM_FRAMEWORK_PARAMS`).
+    #: `sagemaker_*` parameters outside the reserved set, for `SM_FRAMEWORK_PARAMS` and the other `SM_*`
+    #: variables only: launchers and adapters read the distribution from `distribution`.
     framework_params: Mapping[str, Any]
     reserved_params: Mapping[str, Any]
     entry_point: str | None
     submit_directory: str | None
     framework_module: str | None
+    #: MPI, parameter servers, ...: resolved from the framework's key table (`config.distribution`).
+    distribution: Distribution
     job_name: str
     training_job_name: str | None
     region: str
@@ -82,23 +76,17 @@ class TrainingConfig(NamedTuple):
 
     @property
     def distribution_instance_groups(self) -> tuple[str, ...]:
-        explicit = self.framework_params.get("sagemaker_distribution_instance_groups")
-        if isinstance(explicit, list):
-            return tuple(str(name) for name in explicit)
-        if any(self.framework_params.get(flag) for flag in DISTRIBUTION_FLAGS):
-            return (self.resource.current_group_name,)
-        return ()
+        """`SM_DISTRIBUTION_INSTANCE_GROUPS`."""
+        return distribution_instance_groups(self.framework_params, self.resource)
 
     @property
     def distribution_hosts(self) -> tuple[str, ...]:
-        if not self.resource.instance_groups:
-            return self.resource.hosts
-        wanted = self.distribution_instance_groups
-        return tuple(host for group in self.resource.instance_groups if group.name in wanted for host in group.hosts)
+        """`distribution_hosts` of `SM_TRAINING_ENV` (may be empty; `distribution.hosts` never is)."""
+        return distribution_hosts(self.framework_params, self.resource)
 
     @property
     def master_hostname(self) -> str:
-        return (self.distribution_hosts or self.resource.hosts)[0]
+        return self.distribution.hosts[0]
 
     @property
     def is_master(self) -> bool:

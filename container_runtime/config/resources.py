@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from container_runtime.config.exec_strings import check_exec_string
 from container_runtime.config.files import json_type_name
 from container_runtime.errors import ConfigError
 
@@ -84,7 +85,8 @@ def _string(raw: Mapping[str, Any], key: str, source: str, *, required: bool = F
         return ""
     if not isinstance(value, str) or (required and not value):
         raise ConfigError(source, f"key {key!r}: expected a non-empty string, got {value!r}")
-    return value
+    # Each of these becomes an SM_* variable or an mpirun argument.
+    return check_exec_string(value, source=source, what=f"key {key!r}")
 
 
 def _host_list(value: Any, key: str, source: str, *, required: bool) -> tuple[str, ...]:
@@ -95,6 +97,7 @@ def _host_list(value: Any, key: str, source: str, *, required: bool) -> tuple[st
     for host in value:
         if not isinstance(host, str) or not host or "/" in host or host.strip() != host:
             raise ConfigError(source, f"key {key!r}: invalid host name {host!r}")
+        check_exec_string(host, source=source, what=f"key {key!r}, host name")
     if len(set(value)) != len(value):
         raise ConfigError(source, f"key {key!r}: host names repeat: {value}")
     return tuple(value)

@@ -52,7 +52,7 @@ def parse_log_level(value: object, *, source: str, key: str) -> int:
         text = value.strip()
         if text.upper() in LOG_LEVEL_NAMES:
             return LOG_LEVEL_NAMES[text.upper()]
-        if text.isdigit():
+        if text.isdecimal():
             return int(text)
     elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value

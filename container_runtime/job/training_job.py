@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
+from container_runtime.config.cli_args import render_cli_args
 from container_runtime.config.model import TrainingConfig
-from container_runtime.environment import child_environment, render_cli_args
+from container_runtime.environment import child_environment
 from container_runtime.errors import (
     CalledProcessFailure,
     ConfigError,

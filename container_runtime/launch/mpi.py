@@ -8,21 +8,20 @@ the whole job instead of leaving the others waiting. The command itself comes fr
 from __future__ import annotations
 
 from container_runtime.job import TrainingJob
-from container_runtime.launch.mpi_command import MpiKeys, find_mpirun, log_launch, plan_mpi, rank_launch
+from container_runtime.launch.mpi_command import find_mpirun, log_launch, plan_mpi, rank_launch
 from container_runtime.usercode.entry_point import EntryPoint
 
 
-def run_mpi(job: TrainingJob, keys: MpiKeys, entry: EntryPoint | None = None) -> None:
-    """Run the user's entry point on `plan.num_processes` ranks across the job's MPI hosts.
+def run_mpi(job: TrainingJob, entry: EntryPoint | None = None) -> None:
+    """Run the user's entry point on the ranks of the config's MPI `Distribution`, across its hosts.
 
     With several hosts the master launches every rank and the workers wait for its verdict
     (`launch.mpi_hosts`); on one host mpirun starts the ranks locally.
     """
     config = job.config
-    hosts = config.distribution_hosts or config.resource.hosts
     mpirun = find_mpirun(config.inherited_environ)
-    plan = plan_mpi(config.framework_params, hosts, config.num_gpus, config.resource.network_interface_name, keys)
-    if len(hosts) > 1:
+    plan = plan_mpi(config.distribution, config.resource.network_interface_name)
+    if len(plan.hosts) > 1:
         from container_runtime.launch.mpi_hosts import run_across_hosts
 
         run_across_hosts(job, plan, mpirun, entry)

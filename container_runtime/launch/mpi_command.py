@@ -1,24 +1,24 @@
 """The mpirun command of a job: the plan (ranks per host, hosts, options), the argv, each rank's program.
 
-Everything here is decided before anything starts; `launch.mpi` (one host) and
+Everything here is decided before anything starts (the counts and options by `load_config`, in
+the config's `Distribution`); `launch.mpi` (one host) and
 `launch.mpi_hosts` (several) run what it returns. The user's MPI options come last, so they can
 override any default.
 """
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
+from container_runtime.config.distribution import Distribution
 from container_runtime.config.executables import find_executable
-from container_runtime.errors import ConfigError, UserCodeError
+from container_runtime.errors import UserCodeError
 from container_runtime.job import TrainingJob
 from container_runtime.log import get_logger
 from container_runtime.usercode.entry_point import EntryPoint, entry_point_command
 
 logger = get_logger(__name__)
-SOURCE = "hyperparameters.json"
 #: Variables every rank needs besides the SM_* ones.
 FORWARDED_VARIABLES = (
     "PATH",
@@ -37,15 +37,6 @@ FORWARDED_VARIABLES = (
 )
 
 
-class MpiKeys(NamedTuple):
-    """The framework parameters a framework reads its MPI settings from, first match wins."""
-
-    processes_per_host: tuple[str, ...] = ("sagemaker_mpi_num_of_processes_per_host",)
-    num_processes: tuple[str, ...] = ("sagemaker_mpi_num_processes",)
-    #: Every one of these that is set is appended, in this order.
-    custom_options: tuple[str, ...] = ("sagemaker_mpi_custom_mpi_options",)
-
-
 class MpiPlan(NamedTuple):
     hosts: tuple[str, ...]
     processes_per_host: int
@@ -54,28 +45,15 @@ class MpiPlan(NamedTuple):
     custom_options: tuple[str, ...]
 
 
-def plan_mpi(
-    framework_params: Mapping[str, Any],
-    hosts: Sequence[str],
-    num_gpus: int,
-    network_interface: str,
-    keys: MpiKeys,
-) -> MpiPlan:
-    """Processes per host default to the GPU count, else 1; -np to that times the hosts."""
-    per_host = _positive_int(framework_params, keys.processes_per_host, default=num_gpus or 1)
-    total = _positive_int(framework_params, keys.num_processes, default=per_host * len(hosts))
-    options: list[str] = []
-    for key in keys.custom_options:
-        value = framework_params.get(key)
-        if value in (None, ""):
-            continue
-        if not isinstance(value, str):
-            raise ConfigError(SOURCE, f"key {key!r}: expected a string of mpirun options, got {value!r}")
-        try:
-            options.extend(shlex.split(value))
-        except ValueError as error:
-            raise ConfigError(SOURCE, f"key {key!r}: cannot split {value!r} into options: {error}") from error
-    return MpiPlan(tuple(hosts), per_host, total, network_interface, tuple(options))
+def plan_mpi(distribution: Distribution, network_interface: str) -> MpiPlan:
+    """The ranks, hosts and options `load_config` resolved, on `network_interface` (a name or a subnet)."""
+    return MpiPlan(
+        distribution.hosts,
+        distribution.processes_per_host,
+        distribution.num_processes,
+        network_interface,
+        distribution.custom_mpi_options,
+    )
 
 
 def mpirun_command(
@@ -193,16 +171,3 @@ def log_launch(job: TrainingJob, plan: MpiPlan, command: Sequence[str]) -> None:
         "" if len(plan.hosts) == 1 else "s",
         job.redacted(command),
     )
-
-
-def _positive_int(params: Mapping[str, Any], keys: Sequence[str], *, default: int) -> int:
-    for key in keys:
-        value = params.get(key)
-        if value in (None, ""):
-            continue
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(SOURCE, f"key {key!r}: expected a whole number of processes >= 1, got {value!r}")
-        return value
-    return default

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-from container_runtime.config.hyperparameters import boolean_parameter
 from container_runtime.errors import JobFailure
 from container_runtime.job.outcome import JobResult, JobState, JobStopped
 from container_runtime.job.training_job import TrainingJob, run_entry_point
@@ -62,11 +61,10 @@ def _run(job: TrainingJob) -> JobResult:
             from container_runtime.training.framework import run_framework
 
             run_framework(job, job.config.framework_module)
-        elif boolean_parameter(job.config.framework_params, "sagemaker_mpi_enabled", False):
+        elif job.config.distribution.kind == "mpi":
             from container_runtime.launch.mpi import run_mpi
-            from container_runtime.launch.mpi_command import MpiKeys
 
-            run_mpi(job, MpiKeys())
+            run_mpi(job)
         else:
             run_entry_point(job)
         job.raise_if_stopped()

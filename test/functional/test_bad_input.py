@@ -85,6 +85,18 @@ def nul_in_hyperparameter(job: JobDir) -> None:
     job.hyperparameters({"sagemaker_program": "report_env.py", "bad": "a\u0000b"})
 
 
+def nul_in_job_name(job: JobDir) -> None:
+    job.script("report_env.py")
+    job.hyperparameters({"sagemaker_program": "report_env.py", "sagemaker_job_name": "job\u0000name"})
+
+
+def nul_in_network_interface(job: JobDir) -> None:
+    job.script("report_env.py")
+    job.hyperparameters({"sagemaker_program": "report_env.py"})
+    job.config_file("resourceconfig.json", {"current_host": "algo-1", "hosts": ["algo-1"],
+                                            "network_interface_name": "eth\u00000"})
+
+
 def bad_cli_style(job: JobDir) -> None:
     job.script("report_env.py")
     job.hyperparameters({"sagemaker_program": "report_env.py", "sagemaker_cli_style": "yaml"})
@@ -111,6 +123,9 @@ CASES: list[tuple[str, Callable[[JobDir], None], str]] = [
     ("unreadable channel", unreadable_channel, "channel 'train'"),
     ("bad channel config", bad_channel_config, "channel 'train': expected an object, got a string"),
     ("NUL in hyperparameter", nul_in_hyperparameter, "hyperparameter 'bad'"),
+    ("NUL in sagemaker_job_name", nul_in_job_name, "hyperparameters.json: key 'sagemaker_job_name': value"),
+    ("NUL in network_interface_name", nul_in_network_interface,
+     "resourceconfig.json: key 'network_interface_name': value 'eth\\x000' contains a NUL character"),
     ("bad cli style", bad_cli_style, "'sagemaker_cli_style': expected 'contract' or 'json'"),
     ("relative checkpoint dir", bad_grace_variable, "checkpointconfig.json: key 'LocalPath'"),
 ]
@@ -129,6 +144,60 @@ def test_bad_input(job: JobDir, make_bad: Callable[[JobDir], None], expected: st
     assert failure is not None and expected in failure
     assert not job.succeeded()
     assert not (job.base.parent / "escaped.py").exists()
+
+
+#: (adapter variables, the hyperparameter that turns MPI on) for the generic flow and each adapter.
+MPI_FLOWS = {
+    "generic": ({}, "sagemaker_mpi_enabled"),
+    "chainer": ({"SAGEMAKER_TRAINING_MODULE": "container_runtime_chainer.training:run"}, "sagemaker_use_mpi"),
+    "tensorflow": ({"SAGEMAKER_TRAINING_MODULE": "container_runtime_tensorflow.training:run"}, "sagemaker_mpi_enabled"),
+}
+
+
+def job_with_requirements(job: JobDir, tmp_path: Path, hyperparameters: dict[str, object]) -> dict[str, str]:
+    """A job whose requirements.txt pip would try to install; returns variables under which any pip run
+    leaves a log file (PIP_LOG) and fails fast (no index)."""
+    job.script("report_env.py")
+    (job.code / "requirements.txt").write_text("cr-package-that-does-not-exist==9.9\n")
+    job.hyperparameters({"sagemaker_program": "report_env.py", **hyperparameters})
+    return {"PIP_LOG": str(tmp_path / "pip.log"), "PIP_NO_INDEX": "1"}
+
+
+@pytest.mark.parametrize("flow", list(MPI_FLOWS))
+def test_a_bad_process_count_fails_before_pip_runs(job: JobDir, tmp_path: Path, flow: str) -> None:
+    adapter, mpi_flag = MPI_FLOWS[flow]
+    pip_env = job_with_requirements(job, tmp_path, {mpi_flag: True, "sagemaker_mpi_num_processes": 0})
+    result = job.run({**adapter, **pip_env})
+    assert result.returncode == 1, result.stderr
+    expected = "hyperparameters.json: key 'sagemaker_mpi_num_processes': expected a whole number of processes >= 1"
+    error_lines = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert len(error_lines) == 1 and expected in error_lines[0], result.stderr
+    assert expected in (job.failure() or "")
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "pip.log").exists(), "pip ran before the configuration error was reported"
+    assert "Installing user dependencies" not in result.stderr
+    assert not (job.model / "report.json").exists()
+
+
+def test_pip_leaves_its_log_when_it_runs(job: JobDir, tmp_path: Path) -> None:
+    """The control for the test above: the same job without the bad count does run pip (which fails)."""
+    adapter, mpi_flag = MPI_FLOWS["tensorflow"]
+    pip_env = job_with_requirements(job, tmp_path, {mpi_flag: False, "sagemaker_mpi_num_processes": 2})
+    result = job.run({**adapter, **pip_env})
+    assert result.returncode == 1
+    assert (tmp_path / "pip.log").exists()
+    assert (job.failure() or "").startswith("InstallRequirementsError")
+
+
+def test_contradictory_tensorflow_modes_fail_before_pip_runs(job: JobDir, tmp_path: Path) -> None:
+    adapter, _ = MPI_FLOWS["tensorflow"]
+    pip_env = job_with_requirements(
+        job, tmp_path, {"sagemaker_mpi_enabled": True, "sagemaker_parameter_server_enabled": True}
+    )
+    result = job.run({**adapter, **pip_env})
+    assert result.returncode == 1
+    assert "are both true" in (job.failure() or "")
+    assert not (tmp_path / "pip.log").exists()
 
 
 @pytest.mark.parametrize(

@@ -5,33 +5,24 @@ one host. Processes per host: `sagemaker_process_slots_per_host`, else the GPU c
 (the documented intent, which the container we replace lost); `-np`:
 `sagemaker_num_processes`, else processes per host times hosts. Both
 `sagemaker_additional_mpi_options` and `sagemaker_mpi_custom_mpi_options` are appended after
-our defaults, so they can override them.
+our defaults, so they can override them. `load_config` reads these keys (the `chainer` table
+of `container_runtime.config.distribution`) into the config's `Distribution`, so a bad one
+fails the job before anything runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from container_runtime.config.hyperparameters import boolean_parameter
+from container_runtime.config.distribution import require_framework
 from container_runtime.job import TrainingJob, run_entry_point
 from container_runtime.launch.mpi import run_mpi
-from container_runtime.launch.mpi_command import MpiKeys
 
-CHAINER_MPI_KEYS = MpiKeys(
-    processes_per_host=("sagemaker_process_slots_per_host", "sagemaker_mpi_num_of_processes_per_host"),
-    num_processes=("sagemaker_num_processes", "sagemaker_mpi_num_processes"),
-    custom_options=("sagemaker_additional_mpi_options", "sagemaker_mpi_custom_mpi_options"),
-)
-
-
-def uses_mpi(framework_params: Mapping[str, Any], host_count: int) -> bool:
-    return boolean_parameter(framework_params, "sagemaker_use_mpi", host_count > 1)
+#: The name this adapter is registered under (setup.py, `container_runtime.training_adapters`).
+FRAMEWORK = "chainer"
 
 
 def run(job: TrainingJob) -> None:
-    config = job.config
-    if uses_mpi(config.framework_params, len(config.resource.hosts)):
-        run_mpi(job, CHAINER_MPI_KEYS)
+    require_framework(job.config.distribution, FRAMEWORK, job.config.framework_module)
+    if job.config.distribution.kind == "mpi":
+        run_mpi(job)
     else:
         run_entry_point(job)

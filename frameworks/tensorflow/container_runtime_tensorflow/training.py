@@ -9,6 +9,9 @@
   master to finish).
 - `sagemaker_multi_worker_mirrored_strategy_enabled`: TF_CONFIG with every host a worker.
 - `sagemaker_mpi_enabled`: the generic MPI launch.
+- At most one of these three may be true. `load_config` reads them (the `tensorflow` table of
+  `container_runtime.config.distribution`) into the config's `Distribution`, so a bad value
+  fails the job before the code is downloaded or its requirements installed.
 - Legacy mode: a script that defines `model_fn` and `train_input_fn` (TensorFlow 1's framework
   mode) runs through `container_runtime_tensorflow.legacy.runner` with a global step; its checkpoints go
   to `checkpoint_path` (a tuning job's to `<checkpoint_path>/<job name>/checkpoints`), else to the
@@ -24,10 +27,9 @@ import time
 from pathlib import Path
 from types import MappingProxyType
 
-from container_runtime.config.hyperparameters import boolean_parameter
+from container_runtime.config.distribution import require_framework
 from container_runtime.job import TrainingJob, run_entry_point
 from container_runtime.launch.mpi import run_mpi
-from container_runtime.launch.mpi_command import MpiKeys
 from container_runtime.log import get_logger
 from container_runtime.process import LineRelay, ProcessGroup
 from container_runtime.usercode.entry_point import EntryPoint
@@ -41,24 +43,27 @@ from container_runtime_tensorflow.tf_config import (
 
 logger = get_logger(__name__)
 PARAMETER_SERVER_STOP_SECONDS = 10.0
+#: The name this adapter is registered under (setup.py, `container_runtime.training_adapters`).
+FRAMEWORK = "tensorflow"
 
 
 def run(job: TrainingJob) -> None:
+    require_framework(job.config.distribution, FRAMEWORK, job.config.framework_module)
     job = with_tuning_model_dir(job)
     config = job.config
-    params = config.framework_params
-    hosts = config.distribution_hosts or config.resource.hosts
+    distribution = config.distribution
+    hosts = distribution.hosts
     entry = job.prepare_code()
     if is_legacy_script(entry.path):
         _run_legacy(job, entry)
     elif config.current_host not in hosts:
         # A host outside the distribution instance groups runs the script on its own.
         run_entry_point(job, entry=entry)
-    elif boolean_parameter(params, "sagemaker_mpi_enabled", False):
-        run_mpi(job, MpiKeys(), entry)
-    elif boolean_parameter(params, "sagemaker_parameter_server_enabled", False) and len(hosts) > 1:
+    elif distribution.kind == "mpi":
+        run_mpi(job, entry)
+    elif distribution.kind == "parameter_server":
         _run_with_parameter_servers(job, hosts, entry)
-    elif boolean_parameter(params, "sagemaker_multi_worker_mirrored_strategy_enabled", False):
+    elif distribution.kind == "multi_worker_mirrored":
         tf_config = multi_worker_mirrored_tf_config(hosts, config.current_host)
         logger.info("Running distributed training with the multi-worker mirrored strategy")
         run_entry_point(job, {"TF_CONFIG": tf_config}, entry)

@@ -241,6 +241,11 @@ VALUE_CASES = [
     pytest.param({CKPT: {"LocalPath": ""}}, {}, "checkpoint_dir", "DEFAULT", id="checkpoint-empty-default"),
     pytest.param({CKPT: {"S3Uri": "s3://b/c"}}, {}, "checkpoint_dir", "DEFAULT", id="checkpoint-no-local-path"),
     pytest.param({}, {"CUDA_VISIBLE_DEVICES": "0,1,2"}, "num_gpus", 3, id="num-gpus-from-visible-devices"),
+    # Escaped where they become arguments and variables (Python repr, JSON), so accepted.
+    pytest.param(
+        {HP: hps(opts=["\x00", "\ud800"])}, {}, "hyperparameters", {"opts": ["\x00", "\ud800"]}, id="nested-nul-escaped"
+    ),
+    pytest.param({HP: hps(raw="\udc80")}, {}, "hyperparameters", {"raw": "\udc80"}, id="surrogate-escaped-byte"),
     pytest.param(
         {RC: {**ONE_HOST, "current_instance_type": "ml.g5.xlarge", "network_interface_name": "ethwe"}},
         {},
@@ -257,6 +262,8 @@ def test_loaded_values(
 ) -> None:
     config = load(tmp_path, files, env)
     value = getattr(config, attribute)
+    if attribute == "hyperparameters":
+        value = dict(value)
     if attribute == "resource":
         value = (value.current_instance_type, value.network_interface_name)
     if expected == "DEFAULT":
@@ -369,6 +376,96 @@ ERROR_CASES = [
         {HP: hps(sagemaker_cli_style="JSON")}, {}, (HP, "key 'sagemaker_cli_style'"), id="cli-style-case-sensitive"
     ),
     pytest.param({HP: hps(sagemaker_cli_style=1)}, {}, (HP, "key 'sagemaker_cli_style'"), id="cli-style-not-string"),
+    # values that become environment variables or arguments of a child process
+    pytest.param(
+        {HP: hps(sagemaker_job_name="a\x00b")}, {}, (HP, "key 'sagemaker_job_name'", "NUL"), id="job-name-nul"
+    ),
+    pytest.param(
+        {HP: hps(sagemaker_job_name="a\ud800")},
+        {},
+        (HP, "key 'sagemaker_job_name'", "unpaired surrogate"),
+        id="job-name-surrogate",
+    ),
+    pytest.param({HP: hps(sagemaker_region="eu\x00")}, {}, (HP, "key 'sagemaker_region'", "NUL"), id="region-nul"),
+    pytest.param(
+        {HP: hps(sagemaker_submit_directory="/src\x00.tgz")},
+        {},
+        (HP, "key 'sagemaker_submit_directory'", "NUL"),
+        id="submit-directory-nul",
+    ),
+    pytest.param(
+        {HP: hps(sagemaker_program="t\x00.py")}, {}, (HP, "key 'sagemaker_program'", "NUL"), id="program-nul"
+    ),
+    pytest.param({IDC: {"tr\x00ain": {}}}, {}, (IDC, "invalid channel name"), id="channel-nul"),
+    pytest.param({HP: hps(epochs="1\x00")}, {}, (HP, "hyperparameter 'epochs'", "NUL"), id="hyperparameter-nul"),
+    pytest.param(
+        {HP: hps(epochs="\udfff")}, {}, (HP, "hyperparameter 'epochs'", "cannot be passed"), id="hyperparameter-surrogate"
+    ),
+    pytest.param(
+        {HP: hps(opts={"k": "v\x00"})}, {}, (HP, "hyperparameter 'opts'", "NUL"), id="hyperparameter-dict-item-nul"
+    ),
+    pytest.param(
+        {HP: hps(**{"name\ud800": 1})}, {}, (HP, "hyperparameter 'name\\ud800'"), id="hyperparameter-name-surrogate"
+    ),
+    pytest.param(
+        {HP: hps(sagemaker_cli_style="json", opts=["\ud800"])},
+        {},
+        (HP, "hyperparameter 'opts'", "cannot be passed"),
+        id="hyperparameter-json-style-surrogate",
+    ),
+    pytest.param(
+        {RC: {**ONE_HOST, "network_interface_name": "eth\x000"}},
+        {},
+        (RC, "key 'network_interface_name'", "NUL"),
+        id="nic-nul",
+    ),
+    pytest.param(
+        {RC: {"current_host": "algo\x001", "hosts": ["algo\x001"]}},
+        {},
+        (RC, "key 'current_host'", "NUL"),
+        id="current-host-nul",
+    ),
+    pytest.param(
+        {RC: {"current_host": "algo-1", "hosts": ["algo-1", "algo-2\x00"]}},
+        {},
+        (RC, "key 'hosts', host name", "NUL"),
+        id="host-nul",
+    ),
+    pytest.param(
+        {RC: {**ONE_HOST, "current_instance_type": "ml.\ud800"}},
+        {},
+        (RC, "key 'current_instance_type'", "unpaired surrogate"),
+        id="instance-type-surrogate",
+    ),
+    pytest.param(
+        {RC: {**ONE_HOST, "current_group_name": "g\x00"}}, {}, (RC, "key 'current_group_name'", "NUL"), id="group-nul"
+    ),
+    pytest.param(
+        {RC: {**ONE_HOST, "instance_groups": [{"instance_group_name": "g", "hosts": ["algo-1\x00"]}]}},
+        {},
+        (RC, "instance_groups[0].hosts", "NUL"),
+        id="instance-group-host-nul",
+    ),
+    pytest.param(
+        {RC: {**ONE_HOST, "instance_groups": [{"instance_group_name": "g\x00", "hosts": ["algo-1"]}]}},
+        {},
+        (RC, "instance_groups[0]", "key 'instance_group_name'", "NUL"),
+        id="instance-group-name-nul",
+    ),
+    pytest.param(
+        {CKPT: {"LocalPath": "/ckpt\x00"}}, {}, (CKPT, "key 'LocalPath'", "NUL"), id="checkpoint-nul"
+    ),
+    pytest.param(
+        {}, {"TRAINING_JOB_NAME": "tj\x00"}, ("environment variable TRAINING_JOB_NAME", "NUL"), id="env-value-nul"
+    ),
+    pytest.param(
+        {},
+        {"SAGEMAKER_TRAINING_MODULE": "m\udcff\ud800:f"},
+        ("environment variable SAGEMAKER_TRAINING_MODULE", "unpaired surrogate"),
+        id="env-value-surrogate",
+    ),
+    pytest.param({}, {"A=B": "1"}, ("environment", "'A=B'", "contains '='"), id="env-name-equals"),
+    pytest.param({}, {"": "1"}, ("environment", "is empty"), id="env-name-empty"),
     # resourceconfig.json
     pytest.param({RC: "[]"}, {}, (RC, "expected a JSON object, got an array"), id="rc-not-object"),
     pytest.param({RC: "not json"}, {}, (RC, "is not valid JSON"), id="rc-bad-json"),
@@ -566,6 +663,15 @@ def test_config_errors_name_the_file_and_key(
         assert raised.value.source == source
     assert raised.value.exit_code == 1
     assert "\n" not in raised.value.one_line()
+
+
+def test_a_region_from_the_aws_config_file_is_checked_too(tmp_path: Path) -> None:
+    aws_config = tmp_path / "aws-config"
+    aws_config.write_text("[default]\nregion = eu\x00west-1\n")
+    with pytest.raises(ConfigError) as raised:
+        load(tmp_path, env={"AWS_CONFIG_FILE": str(aws_config)})
+    assert raised.value.source == str(aws_config)
+    assert "[default] region" in raised.value.message and "NUL" in raised.value.message
 
 
 def test_config_file_that_is_a_directory_cannot_be_read(tmp_path: Path) -> None:

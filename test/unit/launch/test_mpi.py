@@ -6,12 +6,33 @@ from typing import Any
 
 import pytest
 
+from container_runtime.config.distribution import GENERIC_KEYS, KEY_TABLES, DistributionKeys, resolve_distribution
+from container_runtime.config.resources import ResourceConfig, parse_resource_config
 from container_runtime.errors import ConfigError
-from container_runtime.launch.mpi_command import MpiKeys, MpiPlan, mpirun_command, plan_mpi
-from container_runtime_chainer.training import CHAINER_MPI_KEYS, uses_mpi
+from container_runtime.launch.mpi_command import MpiPlan, mpirun_command, plan_mpi
 
 ONE_HOST = ("algo-1",)
 TWO_HOSTS = ("algo-1", "algo-2")
+CHAINER_KEYS = KEY_TABLES["chainer"]
+
+
+def resource(hosts: tuple[str, ...]) -> ResourceConfig:
+    return parse_resource_config({"current_host": hosts[0], "hosts": list(hosts)}, source="resourceconfig.json")
+
+
+def plan_mpi_from(
+    params: dict[str, Any], hosts: tuple[str, ...], gpus: int, interface: str, keys: DistributionKeys
+) -> MpiPlan:
+    """The plan of an MPI job with these framework parameters, resolved as `load_config` does."""
+    mpi_flag = keys.flags[0].key
+    distribution = resolve_distribution({mpi_flag: True, **params}, keys, resource(hosts), gpus)
+    assert distribution.kind == "mpi"
+    return plan_mpi(distribution, interface)
+
+
+def uses_mpi(params: dict[str, Any], hosts: int) -> bool:
+    names = tuple(f"algo-{index}" for index in range(1, hosts + 1))
+    return resolve_distribution(params, CHAINER_KEYS, resource(names), 0).kind == "mpi"
 
 
 @pytest.mark.parametrize(
@@ -30,7 +51,7 @@ TWO_HOSTS = ("algo-1", "algo-2")
     ],
 )
 def test_process_counts(params: dict[str, Any], hosts: tuple[str, ...], gpus: int, expected: tuple[int, int]) -> None:
-    plan = plan_mpi(params, hosts, gpus, "eth0", CHAINER_MPI_KEYS)
+    plan = plan_mpi_from(params, hosts, gpus, "eth0", CHAINER_KEYS)
     assert (plan.processes_per_host, plan.num_processes) == expected
 
 
@@ -39,7 +60,7 @@ def test_both_option_keys_are_appended_in_order() -> None:
         "sagemaker_additional_mpi_options": "-x FOO=1 --mca btl_tcp_if_include lo",
         "sagemaker_mpi_custom_mpi_options": "-x 'BAR=two words'",
     }
-    plan = plan_mpi(params, ONE_HOST, 0, "eth0", CHAINER_MPI_KEYS)
+    plan = plan_mpi_from(params, ONE_HOST, 0, "eth0", CHAINER_KEYS)
     assert plan.custom_options == ("-x", "FOO=1", "--mca", "btl_tcp_if_include", "lo", "-x", "BAR=two words")
 
 
@@ -56,11 +77,11 @@ def test_both_option_keys_are_appended_in_order() -> None:
 )
 def test_bad_values_name_the_key(params: dict[str, Any], key: str) -> None:
     with pytest.raises(ConfigError, match=key):
-        plan_mpi(params, ONE_HOST, 0, "eth0", CHAINER_MPI_KEYS)
+        plan_mpi_from(params, ONE_HOST, 0, "eth0", CHAINER_KEYS)
 
 
 def test_generic_keys_default() -> None:
-    plan = plan_mpi({"sagemaker_mpi_custom_mpi_options": "-v"}, ONE_HOST, 0, "eth0", MpiKeys())
+    plan = plan_mpi_from({"sagemaker_mpi_custom_mpi_options": "-v"}, ONE_HOST, 0, "eth0", GENERIC_KEYS)
     assert plan.custom_options == ("-v",)
 
 

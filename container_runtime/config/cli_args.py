@@ -4,16 +4,22 @@ Two styles. `contract` (default) is the SageMaker toolkit's rendering, kept exac
 keys, `-k` for one-letter names and `--key` otherwise, Python `str()` values, dicts as
 `k=v,...`, None as an empty argument. `json` (framework parameter `sagemaker_cli_style=json`)
 keeps the order of `hyperparameters.json` and renders lists, dicts, booleans and null as JSON.
+
+It lives in `config` because `load_config` renders the arguments once to refuse, before any
+work starts, a hyperparameter no process could receive; `TrainingJob.user_args` renders them
+again (an adapter may have rewritten a value) with the same rules.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
-from container_runtime.config.model import CliStyle
+from container_runtime.config.exec_strings import exec_string_problem
 from container_runtime.errors import ConfigError
+
+CliStyle = Literal["contract", "json"]
 
 
 def render_cli_args(
@@ -59,13 +65,6 @@ def _json_value(value: Any) -> str:
 
 def _check_representable(text: str, key: str, source: str) -> None:
     """An argv element cannot hold NUL or characters the file system encoding rejects."""
-    problem = None
-    if "\x00" in text:
-        problem = "contains a NUL character"
-    else:
-        try:
-            text.encode("utf-8", "surrogateescape")
-        except UnicodeEncodeError:
-            problem = "contains characters that cannot be passed on a command line"
+    problem = exec_string_problem(text)
     if problem:
         raise ConfigError(source, f"hyperparameter {key!r}: value {text[:60]!r} {problem}")

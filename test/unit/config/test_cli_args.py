@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from container_runtime.config.cli_args import render_cli_args
 from container_runtime.config.hyperparameters import decode_hyperparameters
-from container_runtime.environment.cli_args import render_cli_args
 from container_runtime.errors import ConfigError
 
 CONTRACT_CASES = [
