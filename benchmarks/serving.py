@@ -58,7 +58,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -66,6 +65,11 @@ import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))
+
+from container_runtime.process import ProcessGroup  # noqa: E402
+from harness.serving import free_port, http_request, wait_for_ping  # noqa: E402
 
 SUPPORT = Path(__file__).resolve().parent / "serving_support"
 ROWS = (1, 64)
@@ -127,7 +131,7 @@ class Stack:
     env: dict[str, str]
     base: Path
     log_path: Path
-    process: subprocess.Popen | None = None
+    process: ProcessGroup | None = None
     port: int = 0
     problem: str | None = None
     points: list[Point] = field(default_factory=list)
@@ -202,12 +206,6 @@ def percentile(sorted_values: list[float], pct: float) -> float:
 # servers
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("0.0.0.0", 0))  # nginx listens on all addresses, so the port must be free there
-        return sock.getsockname()[1]
-
-
 def make_base(root: Path, name: str) -> Path:
     model_module, _ = support_modules()
     base = root / name
@@ -233,7 +231,7 @@ def clean_env(port: int, base: Path, workers: int, bin_dir: Path) -> dict[str, s
 
 
 def our_stack(serve: str, root: Path, workers: int) -> Stack:
-    port = free_port()
+    port = free_port("0.0.0.0")  # nginx listens on all addresses, so the port must be free there
     base = make_base(root, "ours")
     env = clean_env(port, base, workers, Path(serve).resolve().parent)
     stack = Stack("b", "(b) serve", [serve], env, base, root / "ours.log")
@@ -242,7 +240,7 @@ def our_stack(serve: str, root: Path, workers: int) -> Stack:
 
 
 def legacy_stack(venv: Path, root: Path, workers: int) -> Stack:
-    port = free_port()
+    port = free_port("0.0.0.0")  # nginx listens on all addresses, so the port must be free there
     base = make_base(root, "legacy")
     framework = root / "legacy-framework"
     framework.mkdir()
@@ -263,74 +261,28 @@ def legacy_stack(venv: Path, root: Path, workers: int) -> Stack:
 
 
 def request(port: int, method: str, path: str, body: bytes | None = None, timeout: float = 10.0):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        headers = {"Content-Type": NPY, "Accept": NPY} if body is not None else {}
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.getheader("Content-Type", ""), response.read()
-    finally:
-        connection.close()
+    """(status, content type, body): NPY both ways for invocations."""
+    headers = {"Content-Type": NPY, "Accept": NPY} if body is not None else {}
+    reply = http_request(port, method, path, body, headers, timeout)
+    return reply.status, reply.headers.get("content-type", ""), reply.body
 
 
 def start(stack: Stack, ping_timeout: float) -> bool:
-    with open(stack.log_path, "wb") as log:
-        stack.process = subprocess.Popen(
-            stack.command,
-            env=stack.env,
-            cwd=stack.base,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, for the final SIGKILL
-        )
-    deadline = time.monotonic() + ping_timeout
-    while time.monotonic() < deadline:
-        if stack.process.poll() is not None:
-            stack.problem = f"exited with {stack.process.returncode} before answering /ping"
-            return False
-        try:
-            if request(stack.port, "GET", "/ping", timeout=2)[0] == 200:
-                return True
-        except OSError:
-            pass
-        time.sleep(0.25)
-    stack.problem = f"no 200 from GET /ping within {ping_timeout:.0f} s"
-    return False
+    # Its own process group, so the final SIGKILL reaches nginx's and gunicorn's workers too.
+    stack.process = ProcessGroup.start(stack.command, label=stack.label, output=stack.log_path, cwd=stack.base,
+                                       env=stack.env)
+    stack.problem = wait_for_ping(stack.port, stack.process, ping_timeout)
+    return stack.problem is None
 
 
 def stop(stack: Stack, grace: float = 15.0) -> None:
+    """SIGTERM to the server (it ends its workers), then to its whole group, SIGKILL after 3 s more."""
     process = stack.process
     if process is None:
         return
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(grace)
-        except subprocess.TimeoutExpired:
-            pass
-    # whatever is left of its process group (nginx workers, gunicorn workers): a little more
-    # time to finish a graceful exit, then SIGKILL
-    deadline = time.monotonic() + 3.0
-    while time.monotonic() < deadline and group_alive(process.pid):
-        time.sleep(0.1)
-    if group_alive(process.pid):
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    if process.poll() is None:
-        process.wait(5)
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
+    process.signal_leader(signal.SIGTERM)
+    process.wait(grace)
+    process.stop(3.0)
 
 
 def verify(stack: Stack, bodies: dict[int, bytes], expected: dict) -> bool:
