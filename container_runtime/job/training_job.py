@@ -83,7 +83,7 @@ class TrainingJob(NamedTuple):
             InstallModuleError if entry.kind is EntryPointKind.PYTHON_PACKAGE else InstallRequirementsError
         )
         logger.info("Installing user dependencies: %s", shlex.join(command[1:]))
-        self.run_checked(command, env=self.config.inherited_environ, error_class=error_class)
+        self.run_checked(command, env=self.config.inherited_environ, error_class=error_class, label="pip")
 
     def user_args(self) -> list[str]:
         return render_cli_args(self.config.hyperparameters, self.config.cli_style)
@@ -107,8 +107,12 @@ class TrainingJob(NamedTuple):
         cwd: Path | None = None,
         error_class: type[CalledProcessFailure] = ExecuteUserScriptError,
         on_start: Callable[[ProcessGroup], None] | None = None,
+        label: str = "the training script",
     ) -> ProcessOutcome:
-        """Run `command` under supervision; raise the matching failure unless it succeeded."""
+        """Run `command` under supervision; raise the matching failure unless it succeeded.
+
+        `label` names the process in the supervisor's log lines.
+        """
         self.raise_if_stopped()
         try:
             outcome = run_supervised(
@@ -116,7 +120,7 @@ class TrainingJob(NamedTuple):
                 cwd=cwd or self.code_dir,
                 env=env,
                 inbox=self.inbox,
-                policy=self.policy,
+                policy=self.policy._replace(label=label),
                 stdout_sink=self.stdout,
                 stderr_sink=self.stderr,
                 on_start=on_start,

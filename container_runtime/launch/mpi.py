@@ -29,4 +29,4 @@ def run_mpi(job: TrainingJob, entry: EntryPoint | None = None) -> None:
     entry = entry or job.prepare_code()
     command, env = rank_launch(job, plan, entry, mpirun)
     log_launch(job, plan, command)
-    job.run_checked(command, env=env)
+    job.run_checked(command, env=env, label="mpirun")

@@ -85,7 +85,7 @@ def _launch(job: TrainingJob, plan: MpiPlan, mpirun: str, entry: EntryPoint | No
     ender = _MpirunEnder(config.stop_grace_seconds)
     roster.on_host_left = ender.end
     try:
-        job.run_checked(command, env=env, on_start=ender.started)
+        job.run_checked(command, env=env, on_start=ender.started, label="mpirun")
     except CalledProcessFailure as failure:
         if roster.left:
             host, detail = next(iter(roster.left.items()))

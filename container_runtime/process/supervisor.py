@@ -38,6 +38,8 @@ class SupervisionPolicy(NamedTuple):
     #: Processes the caller runs beside the child (a parameter server, say): never treated as
     #: left behind by the child, nor are their descendants.
     keep_pids: tuple[int, ...] = ()
+    #: What the child is, for the log ("the training script", "pip", "mpirun"): the caller's word.
+    label: str = "the child process"
 
 
 class ProcessOutcome(NamedTuple):
@@ -144,7 +146,8 @@ class _Supervision:
                 timeout = self.kill_deadline - time.monotonic()
                 if timeout <= 0 and not self.killed_after_grace:
                     logger.warning(
-                        "Training process did not exit %.0f s after %s: killing its process group",
+                        "Killing the process group of %s: it did not exit %.0f s after %s",
+                        self.policy.label,
                         self.policy.grace_seconds,
                         self.stop_signal.name if self.stop_signal else "the stop signal",
                     )
@@ -160,8 +163,9 @@ class _Supervision:
                 self.stop_signal = signum
                 self.kill_deadline = time.monotonic() + self.policy.grace_seconds
                 logger.info(
-                    "Received %s: forwarding it to the training process group (killed after %.0f s)",
+                    "Received %s: forwarding it to the process group of %s (killed after %.0f s)",
                     signum.name,
+                    self.policy.label,
                     self.policy.grace_seconds,
                 )
             self._signal_group(signum)
@@ -212,7 +216,7 @@ class _Supervision:
         while self._has_open_pipes():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                logger.warning("Some process still holds the training output open; not waiting for it")
+                logger.warning("Some process still holds the output of %s open; not waiting for it", self.policy.label)
                 break
             self._pump(remaining)
         for key in list(self.selector.get_map().values()):
@@ -229,7 +233,8 @@ class _Supervision:
         if not pids:
             return []
         logger.info(
-            "The training process left %d process(es) running; terminating: %s",
+            "%s left %d process(es) running; terminating: %s",
+            self.policy.label[:1].upper() + self.policy.label[1:],
             len(pids),
             " ".join(str(pid) for pid in pids),
         )
