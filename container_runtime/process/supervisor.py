@@ -146,8 +146,8 @@ class _Supervision:
                 timeout = self.kill_deadline - time.monotonic()
                 if timeout <= 0 and not self.killed_after_grace:
                     logger.warning(
-                        "Killing the process group of %s: it did not exit %.0f s after %s",
-                        self.policy.label,
+                        "%s did not exit %.0f s after %s: killing its process group",
+                        self.policy.label[:1].upper() + self.policy.label[1:],
                         self.policy.grace_seconds,
                         self.stop_signal.name if self.stop_signal else "the stop signal",
                     )
