@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from container_runtime.local.errors import LocalModeError
+from container_runtime.local.status import JobStatus
 
 FAILED = 1
 
@@ -196,7 +197,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"Model: {result.model_data}")
     for point in result.description.get("FinalMetricDataList", []):
         print(f"Metric {point['MetricName']} = {point['Value']}")
-    return 0 if result.status == "Completed" else (130 if result.status == "Stopped" else FAILED)
+    return 0 if result.status == JobStatus.COMPLETED else (130 if result.status == JobStatus.STOPPED else FAILED)
 
 
 def _estimator(args: argparse.Namespace, **options: Any) -> Any:

@@ -12,6 +12,7 @@ from container_runtime.local.endpoints import EndpointRecord, deploy, find_endpo
 from container_runtime.local.errors import LocalModeError
 from container_runtime.local.presets import GENERIC, PRESETS, preset_named
 from container_runtime.local.settings import s3_endpoint_url
+from container_runtime.local.status import JobStatus
 
 CONTENT_TYPES = {
     ".npy": "application/x-npy",
@@ -44,7 +45,7 @@ def deploy_from_arguments(
     if job is not None:
         record = read_description(jobs_dir / job / "describe.json")
         status = record.get("TrainingJobStatus")
-        if status != "Completed":
+        if status != JobStatus.COMPLETED:
             raise LocalModeError(f"job {job} has status {status}: there is no model to deploy")
         model_data = (record.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
         if not model_data:

@@ -22,6 +22,7 @@ from container_runtime.local.errors import LocalModeError
 from container_runtime.local.metrics import MetricDefinition, metric_definitions
 from container_runtime.local.presets import CHAINER, GENERIC, TENSORFLOW, FrameworkPreset, preset_named
 from container_runtime.local.settings import default_endpoints_dir, default_jobs_dir, s3_endpoint_url
+from container_runtime.local.status import JobStatus
 from container_runtime.local.training import TrainingJobResult, TrainingJobSpec, run_training_job
 
 
@@ -113,7 +114,7 @@ class Estimator:
         spec = self.training_spec(inputs, job_name=job_name)
         result = run_training_job(spec, console=self.console)
         self.latest_training_job = result
-        if result.status != "Completed":
+        if result.status != JobStatus.COMPLETED:
             raise TrainingJobFailed(result)
         return result
 
