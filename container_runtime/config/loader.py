@@ -12,6 +12,7 @@ from container_runtime.config.cli_args import render_cli_args
 from container_runtime.config.cluster import load_cluster_settings
 from container_runtime.config.devices import count_gpus
 from container_runtime.config.distribution import key_table, resolve_distribution
+from container_runtime.config.engines import identity_from_engine
 from container_runtime.config.exec_strings import check_exec_string, check_variable_name
 from container_runtime.config.files import json_type_name, read_json_object
 from container_runtime.config.hyperparameters import decode_hyperparameters, split_hyperparameters
@@ -65,7 +66,11 @@ def load_config(environ: Mapping[str, str]) -> TrainingConfig:
 
     resource_path = paths.config_file(RESOURCE_FILE)
     raw_resource = read_json_object(resource_path)
-    if raw_resource is None:
+    engine = identity_from_engine(environ) if raw_resource is None else None
+    if engine is not None:
+        notices.append(f"no {resource_path}: hosts from {engine.source}: {', '.join(engine.resource_config['hosts'])}")
+        resource = parse_resource_config(engine.resource_config, source=engine.source)
+    elif raw_resource is None:
         notices.append(f"no {resource_path}: running as the single host 'algo-1'")
         resource = single_host_resource_config()
     else:

@@ -175,3 +175,25 @@ def test_logs_hide_secret_hyperparameters(configured: JobDir) -> None:
     assert result.returncode == 0
     assert "hunter2xyz" not in result.stderr
     assert "*****" in result.stderr
+
+
+def test_without_resourceconfig_a_slurm_node_sees_the_allocations_hosts(job: JobDir) -> None:
+    """One `train` per node under `srun`: the hosts come from Slurm's variables, in Slurm's order."""
+    job.script("report_env.py").hyperparameters({"sagemaker_program": "report_env.py"})
+    result = job.run({"SLURM_JOB_NODELIST": "node[9-10]", "SLURMD_NODENAME": "node9", "SLURM_NTASKS": "2"})
+    assert result.returncode == 0, result.stderr
+    env = json.loads((job.model / "report.json").read_text())["env"]
+    assert json.loads(env["SM_HOSTS"]) == ["node9", "node10"]
+    assert env["SM_CURRENT_HOST"] == "node9"
+    assert json.loads(env["SM_TRAINING_ENV"])["hosts"] == ["node9", "node10"]
+    assert "hosts from Slurm (SLURM_JOB_NODELIST and SLURMD_NODENAME): node9, node10" in result.stderr
+
+
+def test_two_tasks_of_one_slurm_job_on_a_node_is_a_configuration_error(job: JobDir) -> None:
+    job.script("report_env.py").hyperparameters({"sagemaker_program": "report_env.py"})
+    result = job.run({"SLURM_JOB_NODELIST": "node1", "SLURMD_NODENAME": "node1", "SLURM_NTASKS": "2"})
+    assert result.returncode != 0
+    failure = job.failure()
+    assert failure is not None and "environment variable SLURM_NTASKS" in failure
+    assert "srun --ntasks-per-node=1" in failure
+    assert not (job.model / "report.json").exists()
