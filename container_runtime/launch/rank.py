@@ -6,7 +6,8 @@ each fragment). Line buffering gives whole, timely lines.
 
 mpirun exports the master's SM_* variables to every rank, so a rank on algo-2 would read
 `SM_CURRENT_HOST=algo-1`. Before the user's code runs, the host-specific values are taken
-from this host's own `resourceconfig.json` (at the same path on every host), and
+from this host's own `resourceconfig.json` (at the same path on every host; without one, as
+under a cluster engine, from the host of SM_HOSTS named as this machine is), and
 `socket.gethostname()` and `MPI.Get_processor_name()` answer the host's name even where the
 OS name differs (a container started without `--hostname algo-N`), as ChainerMN needs to
 count the ranks on each node.
@@ -62,6 +63,8 @@ def adopt_this_hosts_identity(environ: MutableMapping[str, str]) -> str | None:
         return None
     try:
         resource = json.loads((Path(config_dir) / "resourceconfig.json").read_text())
+    except FileNotFoundError:
+        resource = _resource_from_host_name(environ)
     except (OSError, ValueError):
         return None
     host = resource.get("current_host") if isinstance(resource, dict) else None
@@ -94,6 +97,20 @@ def adopt_this_hosts_identity(environ: MutableMapping[str, str]) -> str | None:
     if "CURRENT_HOST" in environ:
         environ["CURRENT_HOST"] = host
     return host
+
+
+def _resource_from_host_name(environ: MutableMapping[str, str]) -> dict[str, Any] | None:
+    """With no resourceconfig.json (hosts from a cluster engine: a Slurm node, a Kubernetes pod),
+    this host is the one of SM_HOSTS whose name, or first label, is the machine's own name."""
+    try:
+        hosts = json.loads(environ.get("SM_HOSTS", "[]"))
+    except ValueError:
+        return None
+    name = socket.gethostname()
+    if not isinstance(hosts, list):
+        return None
+    matches = [host for host in hosts if isinstance(host, str) and name in (host, host.split(".")[0])]
+    return {"current_host": matches[0], "hosts": hosts} if len(matches) == 1 else None
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@
                           --metric NAME=REGEX... [--objective-type Maximize|Minimize] [--strategy S]
                           [--max-jobs N] [--max-parallel-jobs N] [--early-stopping Auto] [--storage URL] ...
     container-runtime tuning describe|analytics|deploy TUNING_JOB [--storage URL]
+    container-runtime k8s render ENTRY_POINT --image IMAGE --job-name NAME --code VOLUME --output-volume VOLUME
+                          [--instance-count N] [-c CHANNEL=VOLUME]... [-H NAME=VALUE]... [--cpu Q] [--memory Q]
+                          [--gpus N] [--jobset] [-o FILE]
 
 Bad input ends with one `error:` line and exit status 2; a job or endpoint that started and failed
 with status 1.
@@ -86,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     predict.set_defaults(handler=_predict)
 
     _tune_parsers(commands)
+    _kubernetes_parsers(commands)
 
     endpoints = commands.add_parser("endpoints", help="list running endpoints")
     endpoints.set_defaults(handler=_endpoints)
@@ -94,6 +98,56 @@ def _parser() -> argparse.ArgumentParser:
     stop.add_argument("--all", action="store_true")
     stop.set_defaults(handler=_stop)
     return parser
+
+
+def _kubernetes_parsers(commands: Any) -> None:
+    k8s = commands.add_parser("k8s", help="Kubernetes manifests for a training job")
+    actions = k8s.add_subparsers(dest="k8s_action", required=True)
+    render = actions.add_parser("render", help="write the ConfigMap, headless Service and Indexed Job (or JobSet)")
+    render.add_argument("entry_point", help="the script, relative to the code volume")
+    render.add_argument("--image", default="", help="the framework image the pods run")
+    render.add_argument("--code", required=True, metavar="pvc:CLAIM[/SUBPATH]|hostpath:/PATH")
+    render.add_argument("--output-volume", required=True, metavar="pvc:CLAIM[/SUBPATH]|hostpath:/PATH",
+                        help="where each pod's /opt/ml/output goes, under JOB/INDEX")
+    render.add_argument("-c", "--channel", action="append", default=[], metavar="NAME=pvc:CLAIM|hostpath:/PATH")
+    render.add_argument("-H", "--hyperparameter", action="append", default=[], metavar="NAME=VALUE")
+    render.add_argument("-e", "--env", action="append", default=[], metavar="VAR=VALUE")
+    render.add_argument("--instance-count", type=int, default=1)
+    render.add_argument("--job-name", required=True)
+    render.add_argument("--namespace")
+    render.add_argument("--cpu")
+    render.add_argument("--memory")
+    render.add_argument("--gpus", type=int, default=0, help="nvidia.com/gpu per pod")
+    render.add_argument("--stop-grace-seconds", type=int, default=120)
+    render.add_argument("--jobset", action="store_true", help="a JobSet instead of an Indexed Job")
+    render.add_argument("-o", "--output", type=Path, help="the YAML file to write (default: standard output)")
+    render.set_defaults(handler=_k8s_render)
+
+
+def _k8s_render(args: argparse.Namespace) -> int:
+    from container_runtime.local.kubernetes import KubernetesJob, Volume, render_job, to_yaml
+
+    channels = pairs(args.channel, "channel")
+    job = KubernetesJob(
+        name=args.job_name, image=args.image, instance_count=args.instance_count, entry_point=args.entry_point,
+        code=Volume.parse(args.code, "--code"), output=Volume.parse(args.output_volume, "--output-volume"),
+        hyperparameters=_hyperparameters(args),
+        channels={name: Volume.parse(value, f"channel {name!r}") for name, value in channels.items()},
+        environment=pairs(args.env, "environment variable"), cpu=args.cpu, memory=args.memory, gpus=args.gpus,
+        namespace=args.namespace, stop_grace_seconds=args.stop_grace_seconds, jobset=args.jobset,
+    )
+    text = to_yaml(render_job(job))
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    if args.output.exists():
+        raise LocalModeError(f"{args.output} already exists: choose another file, or remove it")
+    try:
+        args.output.write_text(text)
+    except OSError as error:
+        raise LocalModeError(f"cannot write {args.output}: {error.strerror or error}") from None
+    print(f"Wrote {args.output}: kubectl apply -f {args.output}")
+    return 0
 
 
 def _job_arguments(parser: argparse.ArgumentParser) -> None:

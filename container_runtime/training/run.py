@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from container_runtime.errors import JobFailure
+from container_runtime.config.model import TrainingConfig
+from container_runtime.errors import ConfigError, JobFailure
 from container_runtime.job.outcome import JobResult, JobState, JobStopped
 from container_runtime.job.training_job import TrainingJob, run_entry_point
 from container_runtime.log import get_logger
@@ -55,8 +56,20 @@ def run_training(job: TrainingJob) -> JobResult:
     return result
 
 
+def make_contract_dirs(config: TrainingConfig) -> None:
+    """The directories the SageMaker platform guarantees a script: made when a hand-made base dir,
+    a volume or an SDK's mount lacks them, so `SM_MODEL_DIR` and friends always exist."""
+    paths = config.paths
+    for directory in (paths.model, paths.output_data, paths.output_intermediate, config.checkpoint_dir):
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(str(directory), f"cannot create it: {error.strerror or error}") from None
+
+
 def _run(job: TrainingJob) -> JobResult:
     try:
+        make_contract_dirs(job.config)
         if job.config.framework_module:
             from container_runtime.training.framework import run_framework
 

@@ -109,7 +109,9 @@ def run_job(backend: BackendUnderTest, tmp_path: Path, script: str, *, job_name:
     code.mkdir(exist_ok=True)
     (code / "script.py").write_text(script)
     spec = TrainingJobSpec(
-        entry_point="script.py", source_dir=code, hyperparameters={}, channels=(), instance_count=backend.hosts,
+        # Every host runs the script itself: the Chainer image's adapter would otherwise start MPI ranks.
+        entry_point="script.py", source_dir=code, hyperparameters={"sagemaker_use_mpi": False}, channels=(),
+        instance_count=backend.hosts,
         jobs_dir=tmp_path / "jobs", framework=GENERIC, job_name=job_name, backend=backend.name, image=backend.image,
         environment={"SM_STOP_GRACE_SECONDS": "20"},
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tarfile
+from pathlib import Path
 
 from harness.jobs import JobDir
 
@@ -93,3 +95,24 @@ def test_a_tarball_left_by_an_earlier_run_is_replaced(job: JobDir) -> None:
     result = job.run()
     assert result.returncode == 0, result.stderr
     assert "model.npz" in contents(str(stale))
+
+
+def test_train_makes_the_contract_directories_a_bare_base_dir_lacks(tmp_path: Path) -> None:
+    """The platform guarantees model/, output/data/, output/intermediate/ and the checkpoint dir; so does train."""
+    base = tmp_path / "bare"
+    (base / "input" / "config").mkdir(parents=True)
+    (base / "code").mkdir()
+    (base / "code" / "save.py").write_text(
+        "import os\n"
+        "for name in ('SM_MODEL_DIR', 'SM_OUTPUT_DATA_DIR', 'SM_OUTPUT_INTERMEDIATE_DIR'):\n"
+        "    open(os.path.join(os.environ[name], 'written'), 'w').write(name)\n"
+        "open('/'.join([os.environ['SM_MODEL_DIR'], '..', 'checkpoints', 'seen']), 'w').close()\n"
+    )
+    (base / "input" / "config" / "hyperparameters.json").write_text(json.dumps({"sagemaker_program": '"save.py"'}))
+    job = JobDir(base)
+    result = job.run()
+    assert result.returncode == 0, result.stderr
+    with tarfile.open(base / "output" / "model.tar.gz") as archive:
+        assert archive.getnames() == ["written"]
+    assert (base / "output" / "intermediate" / "written").exists()
+    assert (base / "checkpoints" / "seen").exists()

@@ -61,7 +61,7 @@ class Host:
         """`argv` run inside this host: its network namespace, /etc/hosts view, hostname and base dir."""
         enter = 'hostname "$1" && mount --bind "$2" "$3" && shift 3 && exec "$@"'
         return ["ip", "netns", "exec", self.namespace, "unshare", "--uts", "--mount", "sh", "-c", enter,
-                "sh", self.name, str(self.base), str(self.mount_point), *argv]
+                "sh", self.name.split(".")[0], str(self.base), str(self.mount_point), *argv]
 
 
 @dataclass
@@ -71,6 +71,9 @@ class HostCluster:
     count: int
     root: Path
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
+    #: Host names in index order (default algo-1..algo-N); a name with dots (a pod's `job-0.service`)
+    #: resolves in full and by its first label, which is also the host's own hostname.
+    names: Sequence[str] | None = None
     hosts: list[Host] = field(default_factory=list)
     processes: list[ProcessGroup] = field(default_factory=list)
     ssh_dir: Path | None = None
@@ -130,9 +133,11 @@ class HostCluster:
         _ip("-n", self.switch, "link", "add", "br0", "type", "bridge")
         _ip("-n", self.switch, "link", "set", "br0", "up")
         self.base_dir.mkdir(parents=True, exist_ok=True)
-        for index in range(1, self.count + 1):
-            host = Host(f"algo-{index}", f"cr{self.run_id}-h{index}", f"{SUBNET}.{index}",
-                        self.root / f"algo-{index}", self.base_dir)
+        names = list(self.names or [f"algo-{index}" for index in range(1, self.count + 1)])
+        if len(names) != self.count or len(set(names)) != self.count:
+            raise ValueError(f"{self.count} hosts need {self.count} different names, got {names}")
+        for index, name in enumerate(names, start=1):
+            host = Host(name, f"cr{self.run_id}-h{index}", f"{SUBNET}.{index}", self.root / name, self.base_dir)
             self.hosts.append(host)
             host.base.mkdir(parents=True, exist_ok=True)
             _ip("netns", "add", host.namespace)
@@ -142,11 +147,14 @@ class HostCluster:
             _ip("-n", host.namespace, "addr", "add", f"{host.address}/24", "dev", "eth0")
             _ip("-n", host.namespace, "link", "set", "eth0", "up")
             _ip("-n", host.namespace, "link", "set", "lo", "up")
-        names = "".join(f"{host.address} {host.name}\n" for host in self.hosts)
+        lines = "".join(
+            f"{host.address} {host.name}" + (f" {host.name.split('.')[0]}" if "." in host.name else "") + "\n"
+            for host in self.hosts
+        )
         for host in self.hosts:
             etc = Path("/etc/netns") / host.namespace
             etc.mkdir(parents=True, exist_ok=True)
-            (etc / "hosts").write_text(f"127.0.0.1 localhost\n{names}")
+            (etc / "hosts").write_text(f"127.0.0.1 localhost\n{lines}")
         self._write_ssh_files()
 
     def _write_ssh_files(self) -> None:
