@@ -3,7 +3,9 @@
 The study (named after the tuning job) carries the job's configuration and status as user
 attributes; each Optuna trial is one training job and carries SageMaker's per-job fields as
 user attributes. Everything here is plain JSON, so any process with the storage URL (a second
-tuner, `describe`, the analytics) sees the same job.
+tuner, `describe`, the analytics) sees the same job. An attribute at its default (a job status
+`InProgress`, an objective status `Pending`, attempt 1, no value or reason) may be absent: every
+write is a storage round trip, and reading through `trial_record` gives the same record.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class TrialRecord(NamedTuple):
     stop_reason: str | None
     objective_series: Sequence[tuple[float, float]]
     parent: str | None
+    #: 1 for a job's first attempt, 2 for its first retry, ...
+    attempt: int = 1
 
 
 def trial_record(number: int, attrs: Mapping[str, Any]) -> TrialRecord:
@@ -75,20 +79,46 @@ def trial_record(number: int, attrs: Mapping[str, Any]) -> TrialRecord:
         stop_reason=attrs.get(STOP_REASON),
         objective_series=[(float(moment), float(value)) for moment, value in series],
         parent=attrs.get(PARENT),
+        attempt=int(attrs.get(ATTEMPT) or 1),
     )
+
+
+def _job_record(trial: Any) -> TrialRecord | None:
+    """The training job an Optuna trial stands for; None for a trial that is not one (yet)."""
+    attrs = trial.user_attrs
+    if attrs.get(DISCARDED) or JOB_NAME not in attrs:
+        return None  # asked beyond the budget, or asked but not started yet
+    return trial_record(trial.number, attrs)
 
 
 def trial_records(study: Any, *, include_parents: bool = False) -> list[TrialRecord]:
     """Every training job of the study in trial order (warm-start parents' only when asked)."""
-    records = []
-    for trial in study.get_trials(deepcopy=False):
-        attrs = trial.user_attrs
-        if attrs.get(DISCARDED) or (attrs.get(PARENT) and not include_parents):
-            continue
-        if JOB_NAME not in attrs:
-            continue  # asked but not started yet
-        records.append(trial_record(trial.number, attrs))
-    return records
+    records = (_job_record(trial) for trial in study.get_trials(deepcopy=False))
+    return [record for record in records if record is not None and (include_parents or record.parent is None)]
+
+
+class StudyRecords:
+    """`trial_records` for a process that reads the same study again and again (after every job, for
+    the live view, for early stopping): a finished trial's attributes are final (the tuner sets them
+    before it tells the study), so its record is built once and only unfinished trials are re-read.
+    The cost per read stays one pass over the trial list, not one record per trial."""
+
+    def __init__(self, study: Any) -> None:
+        self.study = study
+        self._final: dict[int, TrialRecord | None] = {}
+
+    def read(self, *, include_parents: bool = False) -> list[TrialRecord]:
+        records = []
+        for trial in self.study.get_trials(deepcopy=False):
+            if trial.number in self._final:
+                record = self._final[trial.number]
+            else:
+                record = _job_record(trial)
+                if trial.state.is_finished():
+                    self._final[trial.number] = record
+            if record is not None and (include_parents or record.parent is None):
+                records.append(record)
+        return records
 
 
 def is_better(value: float, than: float | None, objective_type: str) -> bool:
