@@ -10,7 +10,6 @@ to re-check the criteria other processes or the clock may have met, and to refre
 from __future__ import annotations
 
 import queue
-import secrets
 import signal
 import threading
 import time
@@ -23,8 +22,16 @@ from container_runtime.local.tuning import records as r
 from container_runtime.local.tuning.config import TuningConfig
 from container_runtime.local.tuning.criteria import Ending, all_jobs_ran, ended_by
 from container_runtime.local.tuning.live import TrialBoard
-from container_runtime.local.tuning.ranges import distribution, job_value
-from container_runtime.local.tuning.trials import Finished, Running, TrialRunner, job_name, outcome, started_attrs
+from container_runtime.local.tuning.ranges import distribution
+from container_runtime.local.tuning.trials import (
+    Finished,
+    Running,
+    TrialRunner,
+    job_name,
+    outcome,
+    started_attrs,
+    trial_spec,
+)
 from container_runtime.local.tuning.watch import watcher
 
 CHECK_INTERVAL = 0.5
@@ -124,17 +131,17 @@ class TuningLoop:
         while len(self.running) < self.config.max_parallel_jobs:
             with self.lock:
                 trial = self.study.ask(self.distributions)
-                attempt = int(trial.user_attrs.get(r.ATTEMPT) or 1)
+                enqueued = trial.user_attrs  # a retry's attempt and the job it retries
+                attempt = int(enqueued.get(r.ATTEMPT) or 1)
                 position = self.positions.of(self.study, trial.number)
                 if position >= self.config.max_jobs and attempt == 1:
                     trial.set_user_attr(r.DISCARDED, True)
                     self.study.tell(trial, state=_state("FAIL"))
                     self.launching = False
                     return
-                tuned = {name: job_value(self.config.ranges[name], trial.params[name]) for name in self.config.ranges}
-                name = job_name(self.study.study_name, position, attempt, secrets.token_hex(2))
-                spec = self.template._replace(job_name=name, jobs_dir=self.tuning_dir / "jobs",
-                                              hyperparameters={**self.template.hyperparameters, **tuned})
+                name = job_name(self.study.study_name, position, attempt, enqueued.get(r.RETRY_OF))
+                spec = trial_spec(self.template, self.tuning_dir, name, self.config.ranges, trial.params)
+                tuned = {parameter: spec.hyperparameters[parameter] for parameter in self.config.ranges}
                 for key, value in started_attrs(name, tuned, spec.jobs_dir / name).items():
                     trial.set_user_attr(key, value)
             running = Running(trial, name, attempt, JobControl(), [], time.monotonic())
@@ -173,8 +180,8 @@ class TuningLoop:
             else:
                 self.study.tell(running.trial, state=_state(told.state))
             if told.job_status == "Failed" and running.attempt <= self.config.max_retries and not self.interrupted:
-                self.study.enqueue_trial(dict(running.trial.params), user_attrs={r.ATTEMPT: running.attempt + 1},
-                                         skip_if_exists=False)
+                retry = {r.ATTEMPT: running.attempt + 1, r.RETRY_OF: running.job_name}
+                self.study.enqueue_trial(dict(running.trial.params), user_attrs=retry, skip_if_exists=False)
                 self.launching = not self.ended  # the next ask takes the retry, even once the budget is spent
         self.view_due = 0.0
 

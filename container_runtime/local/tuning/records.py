@@ -35,6 +35,7 @@ JOB_DIR = "JobDir"
 STOP_REASON = "StopReason"  # set when early stopping or Hyperband ended the job
 OBJECTIVE_SERIES = "ObjectiveSeries"  # [[unix time, value], ...] every objective match, in order
 ATTEMPT = "Attempt"
+RETRY_OF = "RetryOf"  # set on a retry: the name of the job it retries
 PARENT = "WarmStartParent"  # set on trials copied from a parent tuning job
 DISCARDED = "Discarded"  # asked beyond max_jobs by a concurrent tuner: not a training job
 

@@ -9,6 +9,8 @@ with SIGTERM) once `control.stop_requested` is set, and returns the job's result
 
 from __future__ import annotations
 
+import re
+import secrets
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -18,6 +20,7 @@ from container_runtime.local.describe import iso_time
 from container_runtime.local.training import JobControl, TrainingJobResult, TrainingJobSpec, run_training_job
 from container_runtime.local.tuning import records as r
 from container_runtime.local.tuning.objective import Objective
+from container_runtime.local.tuning.ranges import ParameterRange, job_value
 
 TrialRunner = Callable[[TrainingJobSpec, JobControl], TrainingJobResult]
 
@@ -58,10 +61,20 @@ class Outcome(NamedTuple):
     note: str | None
 
 
-def job_name(study_name: str, position: int, attempt: int, tag: str) -> str:
-    """`<tuning job>-<NNN>-<tag>`, NNN counting the tuning job's first attempts from 1; `-retryK` for retries."""
-    name = f"{study_name}-{position + 1:03d}-{tag}"
-    return name + (f"-retry{attempt - 1}" if attempt > 1 else "")
+def job_name(study_name: str, position: int, attempt: int = 1, retry_of: str | None = None) -> str:
+    """`<tuning job>-<NNN>-<random tag>`, NNN counting the tuning job's first attempts from 1; a retry
+    is named after the job it retries, plus `-retryK`."""
+    if retry_of is not None:
+        return re.sub(r"-retry\d+$", "", retry_of) + f"-retry{attempt - 1}"
+    return f"{study_name}-{position + 1:03d}-{secrets.token_hex(2)}"
+
+
+def trial_spec(template: TrainingJobSpec, tuning_dir: Path, name: str, ranges: Mapping[str, ParameterRange],
+               sampled: Mapping[str, Any]) -> TrainingJobSpec:
+    """The template job with the sampled values, as the job receives them, among its hyperparameters."""
+    tuned = {parameter: job_value(ranges[parameter], sampled[parameter]) for parameter in ranges}
+    return template._replace(job_name=name, jobs_dir=tuning_dir / "jobs",
+                             hyperparameters={**template.hyperparameters, **tuned})
 
 
 def started_attrs(job_name: str, tuned: Mapping[str, Any], job_dir: Path) -> dict[str, Any]:
