@@ -32,15 +32,40 @@ class Ending(NamedTuple):
     stop_running: bool
 
 
+class _Tally(NamedTuple):
+    first_attempts: int = 0
+    retries: int = 0
+    in_progress: int = 0
+    failed: int = 0  # failed and not retried
+    retried: int = 0  # failed, and a retry was enqueued
+
+
+def _tally(records: Sequence[TrialRecord], max_retries: int) -> _Tally:
+    """The counts the rules need, in one pass (the loop judges every job that ends)."""
+    first_attempts = retries = in_progress = failed = retried = 0
+    for record in records:
+        if record.attempt == 1:
+            first_attempts += 1
+        else:
+            retries += 1
+        if record.job_status == "InProgress":
+            in_progress += 1
+        elif record.job_status == "Failed":
+            if record.attempt <= max_retries:
+                retried += 1
+            else:
+                failed += 1
+    return _Tally(first_attempts, retries, in_progress, failed, retried)
+
+
 def ended_by(records: Sequence[TrialRecord], config: TuningConfig, elapsed_s: float) -> Ending | None:
     """Why the tuning job whose own jobs are `records`, `elapsed_s` seconds in, is over; None while it is not."""
-    retried = [rec for rec in records if rec.job_status == "Failed" and rec.attempt <= config.max_retries]
-    failed = [rec for rec in records if rec.job_status == "Failed" and rec.attempt > config.max_retries]
-    if config.max_failed_jobs is not None and len(failed) >= config.max_failed_jobs:
-        return Ending("Failed", f"{len(failed)} training jobs failed (MaxFailedTrainingJobs {config.max_failed_jobs})",
+    tally = _tally(records, config.max_retries)
+    if config.max_failed_jobs is not None and tally.failed >= config.max_failed_jobs:
+        return Ending("Failed", f"{tally.failed} training jobs failed (MaxFailedTrainingJobs {config.max_failed_jobs})",
                       True)
     target = config.target
-    best = best_record(records, config.objective.objective_type)
+    best = best_record(records, config.objective.objective_type) if target is not None else None
     if target is not None and best is not None and best.final_value is not None and not config.objective.worse(
         best.final_value, target
     ):
@@ -51,11 +76,9 @@ def ended_by(records: Sequence[TrialRecord], config: TuningConfig, elapsed_s: fl
             return Ending("Completed", f"{streak} training jobs did not improve the objective by 1% or more", False)
     if config.max_runtime is not None and elapsed_s >= config.max_runtime:
         return Ending("Completed", f"MaxRuntimeInSeconds ({config.max_runtime:g} s) reached", True)
-    first_attempts = sum(rec.attempt == 1 for rec in records)
-    retries = sum(rec.attempt > 1 for rec in records)
-    if first_attempts < config.max_jobs or retries < len(retried):
+    if tally.first_attempts < config.max_jobs or tally.retries < tally.retried:
         return None  # jobs of the budget, or retries of failed ones, still to start
-    if any(rec.job_status == "InProgress" for rec in records):
+    if tally.in_progress:
         return None
     return Ending("Completed", all_jobs_ran(config), False)
 

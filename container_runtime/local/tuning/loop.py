@@ -21,6 +21,7 @@ from container_runtime.local.training import JobControl, TrainingJobSpec
 from container_runtime.local.tuning import records as r
 from container_runtime.local.tuning.config import TuningConfig
 from container_runtime.local.tuning.criteria import Ending, all_jobs_ran, ended_by
+from container_runtime.local.tuning.known import KnownRecords
 from container_runtime.local.tuning.live import TrialBoard
 from container_runtime.local.tuning.ranges import distribution
 from container_runtime.local.tuning.trials import (
@@ -55,7 +56,9 @@ class TuningLoop:
         self.tuning_dir = tuning_dir
         self.run_trial = run_trial
         self.lock = threading.RLock()  # the study is shared with the trials' watchers
-        self.records = r.StudyRecords(study)
+        self.known = KnownRecords(study)
+        self.synced_status: str | None = None
+        self.sync_due = 0.0
         self.events: queue.SimpleQueue[Finished | str] = queue.SimpleQueue()
         self.running: dict[int, Running] = {}
         self.distributions = {name: distribution(parameter) for name, parameter in config.ranges.items()}
@@ -111,12 +114,17 @@ class TuningLoop:
         return LoopEnd("Completed", completion or all_jobs_ran(self.config), None)
 
     def _ending(self) -> Ending | None:
+        """A criterion met, judged on this process's records, synced with the storage every CHECK_INTERVAL."""
+        now = time.monotonic()
         with self.lock:
-            status = self.study.user_attrs.get(r.STATUS)
-            records = self.records.read()
-        if status in ("Stopped", "Failed"):
-            return Ending("Failed", f"another tuner ended it ({status})", True)
-        return ended_by(records, self.config, time.monotonic() - self.started)
+            if now >= self.sync_due:  # what other tuner processes did, and whether one ended the tuning job
+                self.sync_due = now + CHECK_INTERVAL
+                self.known.sync()
+                self.synced_status = self.study.user_attrs.get(r.STATUS)
+            records = self.known.read()
+        if self.synced_status in ("Stopped", "Failed"):
+            return Ending("Failed", f"another tuner ended it ({self.synced_status})", True)
+        return ended_by(records, self.config, now - self.started)
 
     def _next_event(self) -> Finished | str | None:
         try:
@@ -137,13 +145,18 @@ class TuningLoop:
                 if position >= self.config.max_jobs and attempt == 1:
                     trial.set_user_attr(r.DISCARDED, True)
                     self.study.tell(trial, state=_state("FAIL"))
+                    self.known.update(trial.number, {r.DISCARDED: True}, finished=True)
+                    self.positions.asked(trial.number, first_attempt=False)
                     self.launching = False
                     return
+                self.positions.asked(trial.number, first_attempt=attempt == 1)
                 name = job_name(self.study.study_name, position, attempt, enqueued.get(r.RETRY_OF))
                 spec = trial_spec(self.template, self.tuning_dir, name, self.config.ranges, trial.params)
                 tuned = {parameter: spec.hyperparameters[parameter] for parameter in self.config.ranges}
-                for key, value in started_attrs(name, tuned, spec.jobs_dir / name).items():
+                started = started_attrs(name, tuned, spec.jobs_dir / name)
+                for key, value in started.items():
                     trial.set_user_attr(key, value)
+                self.known.update(trial.number, {**enqueued, **started})
             running = Running(trial, name, attempt, JobControl(), [], time.monotonic())
             running.control.on_line = watcher(running, self.config, self.lock, self._peer_series)
             self.running[trial.number] = running
@@ -161,7 +174,7 @@ class TuningLoop:
         series: list[Sequence[float]] = [list(other.values) for number, other in list(self.running.items())
                                          if number != running.trial.number]
         with self.lock:
-            records = self.records.read(include_parents=True)
+            records = self.known.read(include_parents=True)
         series += [[value for _, value in record.objective_series] for record in records
                    if record.number not in self.running and record.objective_series]
         return series
@@ -179,6 +192,7 @@ class TuningLoop:
                 self.study.tell(running.trial, told.value)
             else:
                 self.study.tell(running.trial, state=_state(told.state))
+            self.known.update(running.trial.number, told.attrs, finished=True)
             if told.job_status == "Failed" and running.attempt <= self.config.max_retries and not self.interrupted:
                 retry = {r.ATTEMPT: running.attempt + 1, r.RETRY_OF: running.job_name}
                 self.study.enqueue_trial(dict(running.trial.params), user_attrs=retry, skip_if_exists=False)
@@ -209,27 +223,35 @@ class TuningLoop:
             return
         self.view_due = now + CHECK_INTERVAL
         with self.lock:
-            records = self.records.read()
+            records = self.known.read()
         elapsed = {running.job_name: now - running.started for running in self.running.values()}
         self.view.update(records, elapsed, r.best_record(records, self.config.objective.objective_type))
 
 
 class _Positions:
     """How many of the tuning job's own first attempts (of any process) come before a trial: its
-    place in the budget. Each trial is examined once: whether it is a first attempt is known when
-    it is created (a retry is enqueued with its attempt, a warm-start copy with its parent), and a
-    trial discarded later was beyond the budget, as is every trial after it."""
+    place in the budget. Whether a trial is a first attempt is known when it is created (a retry is
+    enqueued with its attempt, a warm-start copy with its parent), so each trial is counted once,
+    and this process's own trials without reading the study; a trial discarded later was beyond
+    the budget, as is every trial after it. Optuna's storages list trials in number order."""
 
     def __init__(self) -> None:
         self.examined = 0  # trials numbered below this are counted
         self.first_attempts = 0
+        self.known: dict[int, bool] = {}  # trials at or above `examined` this process asked
+
+    def asked(self, number: int, *, first_attempt: bool) -> None:
+        self.known[number] = first_attempt
 
     def of(self, study: Any, number: int) -> int:
-        if number > self.examined:
-            for trial in study.get_trials(deepcopy=False):
-                if self.examined <= trial.number < number and _first_attempt(trial.user_attrs):
-                    self.first_attempts += 1
-            self.examined = number
+        if any(other not in self.known for other in range(self.examined, number)):
+            trials = study.get_trials(deepcopy=False)  # another process asked some: read them
+            for expected, trial in enumerate(trials[self.examined : number], self.examined):
+                assert trial.number == expected, "trials out of number order"
+                self.known.setdefault(expected, _first_attempt(trial.user_attrs))
+        for other in range(self.examined, number):
+            self.first_attempts += self.known.pop(other)
+        self.examined = max(self.examined, number)
         return self.first_attempts
 
 

@@ -84,42 +84,17 @@ def trial_record(number: int, attrs: Mapping[str, Any]) -> TrialRecord:
     )
 
 
-def _job_record(trial: Any) -> TrialRecord | None:
-    """The training job an Optuna trial stands for; None for a trial that is not one (yet)."""
-    attrs = trial.user_attrs
+def job_record(number: int, attrs: Mapping[str, Any]) -> TrialRecord | None:
+    """The training job a trial stands for; None for a trial that is not one (yet)."""
     if attrs.get(DISCARDED) or JOB_NAME not in attrs:
         return None  # asked beyond the budget, or asked but not started yet
-    return trial_record(trial.number, attrs)
+    return trial_record(number, attrs)
 
 
 def trial_records(study: Any, *, include_parents: bool = False) -> list[TrialRecord]:
     """Every training job of the study in trial order (warm-start parents' only when asked)."""
-    records = (_job_record(trial) for trial in study.get_trials(deepcopy=False))
+    records = (job_record(trial.number, trial.user_attrs) for trial in study.get_trials(deepcopy=False))
     return [record for record in records if record is not None and (include_parents or record.parent is None)]
-
-
-class StudyRecords:
-    """`trial_records` for a process that reads the same study again and again (after every job, for
-    the live view, for early stopping): a finished trial's attributes are final (the tuner sets them
-    before it tells the study), so its record is built once and only unfinished trials are re-read.
-    The cost per read stays one pass over the trial list, not one record per trial."""
-
-    def __init__(self, study: Any) -> None:
-        self.study = study
-        self._final: dict[int, TrialRecord | None] = {}
-
-    def read(self, *, include_parents: bool = False) -> list[TrialRecord]:
-        records = []
-        for trial in self.study.get_trials(deepcopy=False):
-            if trial.number in self._final:
-                record = self._final[trial.number]
-            else:
-                record = _job_record(trial)
-                if trial.state.is_finished():
-                    self._final[trial.number] = record
-            if record is not None and (include_parents or record.parent is None):
-                records.append(record)
-        return records
 
 
 def is_better(value: float, than: float | None, objective_type: str) -> bool:
