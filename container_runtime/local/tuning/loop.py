@@ -170,7 +170,7 @@ class TuningLoop:
             self.events.put(Finished(running, None, f"{type(error).__name__}: {error}"))
 
     def _peer_series(self, running: Running) -> list[Sequence[float]]:
-        """Objective values of every other job at hand: finished ones in storage, running ones here."""
+        """Objective values of every other job at hand: finished ones (any process's, parents'), running ones here."""
         series: list[Sequence[float]] = [list(other.values) for number, other in list(self.running.items())
                                          if number != running.trial.number]
         with self.lock:
@@ -217,7 +217,7 @@ class TuningLoop:
     # The live view --------------------------------------------------------------------------
 
     def _refresh_view(self) -> None:
-        """Right after a job starts or ends, else every CHECK_INTERVAL seconds: each refresh reads the study."""
+        """Right after a job starts or ends, else every CHECK_INTERVAL seconds."""
         now = time.monotonic()
         if self.view is None or now < self.view_due:
             return
