@@ -3,7 +3,9 @@
 The study (named after the tuning job) carries the job's configuration and status as user
 attributes; each Optuna trial is one training job and carries SageMaker's per-job fields as
 user attributes. Everything here is plain JSON, so any process with the storage URL (a second
-tuner, `describe`, the analytics) sees the same job.
+tuner, `describe`, the analytics) sees the same job. An attribute at its default (a job status
+`InProgress`, an objective status `Pending`, attempt 1, no value or reason) may be absent: every
+write is a storage round trip, and reading through `trial_record` gives the same record.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ JOB_DIR = "JobDir"
 STOP_REASON = "StopReason"  # set when early stopping or Hyperband ended the job
 OBJECTIVE_SERIES = "ObjectiveSeries"  # [[unix time, value], ...] every objective match, in order
 ATTEMPT = "Attempt"
+RETRY_OF = "RetryOf"  # set on a retry: the name of the job it retries
 PARENT = "WarmStartParent"  # set on trials copied from a parent tuning job
 DISCARDED = "Discarded"  # asked beyond max_jobs by a concurrent tuner: not a training job
 
@@ -55,6 +58,8 @@ class TrialRecord(NamedTuple):
     stop_reason: str | None
     objective_series: Sequence[tuple[float, float]]
     parent: str | None
+    #: 1 for a job's first attempt, 2 for its first retry, ...
+    attempt: int = 1
 
 
 def trial_record(number: int, attrs: Mapping[str, Any]) -> TrialRecord:
@@ -75,20 +80,21 @@ def trial_record(number: int, attrs: Mapping[str, Any]) -> TrialRecord:
         stop_reason=attrs.get(STOP_REASON),
         objective_series=[(float(moment), float(value)) for moment, value in series],
         parent=attrs.get(PARENT),
+        attempt=int(attrs.get(ATTEMPT) or 1),
     )
+
+
+def job_record(number: int, attrs: Mapping[str, Any]) -> TrialRecord | None:
+    """The training job a trial stands for; None for a trial that is not one (yet)."""
+    if attrs.get(DISCARDED) or JOB_NAME not in attrs:
+        return None  # asked beyond the budget, or asked but not started yet
+    return trial_record(number, attrs)
 
 
 def trial_records(study: Any, *, include_parents: bool = False) -> list[TrialRecord]:
     """Every training job of the study in trial order (warm-start parents' only when asked)."""
-    records = []
-    for trial in study.get_trials(deepcopy=False):
-        attrs = trial.user_attrs
-        if attrs.get(DISCARDED) or (attrs.get(PARENT) and not include_parents):
-            continue
-        if JOB_NAME not in attrs:
-            continue  # asked but not started yet
-        records.append(trial_record(trial.number, attrs))
-    return records
+    records = (job_record(trial.number, trial.user_attrs) for trial in study.get_trials(deepcopy=False))
+    return [record for record in records if record is not None and (include_parents or record.parent is None)]
 
 
 def is_better(value: float, than: float | None, objective_type: str) -> bool:

@@ -8,6 +8,7 @@ import math
 import pytest
 
 from container_runtime.local.errors import LocalModeError
+from container_runtime.local.tuning.criteria import not_improving_streak as _not_improving_streak
 from container_runtime.local.tuning.early_stopping import should_stop
 from container_runtime.local.tuning.objective import Objective, objective
 from container_runtime.local.tuning.ranges import (
@@ -24,7 +25,6 @@ from container_runtime.local.tuning.ranges import (
 from container_runtime.local.tuning.records import TrialRecord
 from container_runtime.local.tuning.storage import _safe
 from container_runtime.local.tuning.strategies import check_strategy, hyperband_max_resource
-from container_runtime.local.tuning.tuner import _not_improving_streak
 
 pytest.importorskip("optuna")
 
