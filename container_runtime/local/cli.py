@@ -306,7 +306,9 @@ def _tune(args: argparse.Namespace) -> int:
     if result.best_training_job:
         print(f"Best training job: {result.best_training_job}")
     # InProgress: this process's share is done while other tuner processes still run jobs.
-    return 0 if result.status in ("Completed", "InProgress") else (130 if result.status == "Stopped" else FAILED)
+    if result.status in (JobStatus.COMPLETED, JobStatus.IN_PROGRESS):
+        return 0
+    return 130 if result.status == JobStatus.STOPPED else FAILED
 
 
 def _tuning(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from container_runtime.local.status import JobStatus
 from container_runtime.local.tuning.config import TuningConfig
 from container_runtime.local.tuning.objective import Objective
 from container_runtime.local.tuning.records import TrialRecord, best_record
@@ -48,9 +49,9 @@ def _tally(records: Sequence[TrialRecord], max_retries: int) -> _Tally:
             first_attempts += 1
         else:
             retries += 1
-        if record.job_status == "InProgress":
+        if record.job_status == JobStatus.IN_PROGRESS:
             in_progress += 1
-        elif record.job_status == "Failed":
+        elif record.job_status == JobStatus.FAILED:
             if record.attempt <= max_retries:
                 retried += 1
             else:
@@ -62,25 +63,26 @@ def ended_by(records: Sequence[TrialRecord], config: TuningConfig, elapsed_s: fl
     """Why the tuning job whose own jobs are `records`, `elapsed_s` seconds in, is over; None while it is not."""
     tally = _tally(records, config.max_retries)
     if config.max_failed_jobs is not None and tally.failed >= config.max_failed_jobs:
-        return Ending("Failed", f"{tally.failed} training jobs failed (MaxFailedTrainingJobs {config.max_failed_jobs})",
-                      True)
+        reason = f"{tally.failed} training jobs failed (MaxFailedTrainingJobs {config.max_failed_jobs})"
+        return Ending(JobStatus.FAILED, reason, True)
     target = config.target
     best = best_record(records, config.objective.objective_type) if target is not None else None
     if target is not None and best is not None and best.final_value is not None and not config.objective.worse(
         best.final_value, target
     ):
-        return Ending("Completed", f"{best.job_name} reached the target objective value {target:g}", True)
+        return Ending(JobStatus.COMPLETED, f"{best.job_name} reached the target objective value {target:g}", True)
     if config.max_jobs_not_improving is not None:
         streak = not_improving_streak(records, config.objective)
         if streak >= config.max_jobs_not_improving:
-            return Ending("Completed", f"{streak} training jobs did not improve the objective by 1% or more", False)
+            reason = f"{streak} training jobs did not improve the objective by 1% or more"
+            return Ending(JobStatus.COMPLETED, reason, False)
     if config.max_runtime is not None and elapsed_s >= config.max_runtime:
-        return Ending("Completed", f"MaxRuntimeInSeconds ({config.max_runtime:g} s) reached", True)
+        return Ending(JobStatus.COMPLETED, f"MaxRuntimeInSeconds ({config.max_runtime:g} s) reached", True)
     if tally.first_attempts < config.max_jobs or tally.retries < tally.retried:
         return None  # jobs of the budget, or retries of failed ones, still to start
     if tally.in_progress:
         return None
-    return Ending("Completed", all_jobs_ran(config), False)
+    return Ending(JobStatus.COMPLETED, all_jobs_ran(config), False)
 
 
 def all_jobs_ran(config: TuningConfig) -> str:

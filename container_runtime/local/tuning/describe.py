@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from container_runtime.local.status import JobStatus
 from container_runtime.local.tuning import records as r
 from container_runtime.local.tuning.records import TrialRecord, best_record
 
@@ -14,7 +15,7 @@ def counters(records: Sequence[TrialRecord]) -> tuple[dict[str, int], dict[str, 
     jobs = {"Completed": 0, "InProgress": 0, "RetryableError": 0, "NonRetryableError": 0, "Stopped": 0}
     objectives = {"Succeeded": 0, "Pending": 0, "Failed": 0}
     for record in records:
-        if record.job_status == "Failed":
+        if record.job_status == JobStatus.FAILED:
             jobs["NonRetryableError"] += 1
         elif record.job_status in jobs:
             jobs[record.job_status] += 1
@@ -56,7 +57,7 @@ def describe_study(study: Any) -> dict[str, Any]:
     overall = best_record(everything, objective_type)
     description: dict[str, Any] = {
         "HyperParameterTuningJobName": name,
-        "HyperParameterTuningJobStatus": attrs.get(r.STATUS, "InProgress"),
+        "HyperParameterTuningJobStatus": attrs.get(r.STATUS, JobStatus.IN_PROGRESS),
         "HyperParameterTuningJobConfig": {
             "Strategy": config.get("Strategy"),
             "HyperParameterTuningJobObjective": {

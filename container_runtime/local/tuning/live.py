@@ -16,11 +16,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from container_runtime.local.progress import human_seconds
+from container_runtime.local.status import JobStatus
 from container_runtime.local.tuning.records import TrialRecord
 
 MAX_ROWS = 15
-RUNNING = ("InProgress", "Stopping")
-COUNTED = ("Completed", "InProgress", "Failed", "Stopped")
+RUNNING = (JobStatus.IN_PROGRESS, "Stopping")
+COUNTED = (JobStatus.COMPLETED, JobStatus.IN_PROGRESS, JobStatus.FAILED, JobStatus.STOPPED)
 NAME_WIDTH = 40
 
 
@@ -107,7 +108,7 @@ class TrialBoard:
 
     def _event(self, record: TrialRecord) -> str:
         name, status = record.job_name, record.job_status
-        if status == "InProgress":
+        if status == JobStatus.IN_PROGRESS:
             params = _params(record.tuned)
             return f"{name} started" + (f" ({params})" if params else "")
         if status in RUNNING:
@@ -149,9 +150,9 @@ class TrialBoard:
     def _table(
         self, records: list[TrialRecord], running_elapsed: dict[str, float], best: TrialRecord | None
     ) -> list[str]:
-        counts = dict.fromkeys(COUNTED, 0)
+        counts: dict[str, int] = dict.fromkeys(COUNTED, 0)
         for record in records:
-            status = "InProgress" if record.job_status in RUNNING else record.job_status
+            status = JobStatus.IN_PROGRESS if record.job_status in RUNNING else record.job_status
             if status in counts:
                 counts[status] += 1
         header = "  ".join(f"{status} {count}" for status, count in counts.items())

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
+from container_runtime.local.status import JobStatus
 from container_runtime.local.training import JobControl, TrainingJobSpec
 from container_runtime.local.tuning import records as r
 from container_runtime.local.tuning.config import TuningConfig
@@ -91,7 +92,7 @@ class TuningLoop:
             ending = self._ending()
             if ending is not None:
                 self.launching, self.ended = False, True
-                if ending.status == "Failed":
+                if ending.status == JobStatus.FAILED:
                     failure = ending.reason
                 else:
                     completion = ending.reason
@@ -105,13 +106,13 @@ class TuningLoop:
             if event == INTERRUPTED:
                 self._stop_all("the tuning job was stopped")
                 self._drain()
-                return LoopEnd("Stopped", None, None)
+                return LoopEnd(JobStatus.STOPPED, None, None)
             if isinstance(event, Finished):
                 self._tell(event)
             self._refresh_view()
         if failure is not None:
-            return LoopEnd("Failed", None, failure)
-        return LoopEnd("Completed", completion or all_jobs_ran(self.config), None)
+            return LoopEnd(JobStatus.FAILED, None, failure)
+        return LoopEnd(JobStatus.COMPLETED, completion or all_jobs_ran(self.config), None)
 
     def _ending(self) -> Ending | None:
         """A criterion met, judged on this process's records, synced with the storage every CHECK_INTERVAL."""
@@ -122,8 +123,8 @@ class TuningLoop:
                 self.known.sync()
                 self.synced_status = self.study.user_attrs.get(r.STATUS)
             records = self.known.read()
-        if self.synced_status in ("Stopped", "Failed"):
-            return Ending("Failed", f"another tuner ended it ({self.synced_status})", True)
+        if self.synced_status in (JobStatus.STOPPED, JobStatus.FAILED):
+            return Ending(JobStatus.FAILED, f"another tuner ended it ({self.synced_status})", True)
         return ended_by(records, self.config, now - self.started)
 
     def _next_event(self) -> Finished | str | None:
@@ -193,7 +194,8 @@ class TuningLoop:
             else:
                 self.study.tell(running.trial, state=_state(told.state))
             self.known.update(running.trial.number, told.attrs, finished=True)
-            if told.job_status == "Failed" and running.attempt <= self.config.max_retries and not self.interrupted:
+            retryable = told.job_status == JobStatus.FAILED and running.attempt <= self.config.max_retries
+            if retryable and not self.interrupted:
                 retry = {r.ATTEMPT: running.attempt + 1, r.RETRY_OF: running.job_name}
                 self.study.enqueue_trial(dict(running.trial.params), user_attrs=retry, skip_if_exists=False)
                 self.launching = not self.ended  # the next ask takes the retry, even once the budget is spent

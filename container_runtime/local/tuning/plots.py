@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from container_runtime.local.status import JobStatus
 from container_runtime.local.tuning.records import TrialRecord, is_better
 
 logger = logging.getLogger(__name__)
@@ -23,8 +24,10 @@ logger = logging.getLogger(__name__)
 HISTORY = "optimization_history.png"
 PARALLEL = "parallel_coordinates.png"
 IMPORTANCE = "parameter_importance.png"
-FINISHED = ("Completed", "Failed", "Stopped")
-MARKERS = {"Completed": ("o", "tab:blue"), "Stopped": ("s", "tab:orange"), "Failed": ("x", "tab:red")}
+FINISHED = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.STOPPED)
+MARKERS = {
+    JobStatus.COMPLETED: ("o", "tab:blue"), JobStatus.STOPPED: ("s", "tab:orange"), JobStatus.FAILED: ("x", "tab:red"),
+}
 
 
 def _figure(width: float, height: float) -> Any:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from container_runtime.local.status import JobStatus
+
 # Study user attributes.
 CONFIG = "config"
 STATUS = "status"
@@ -67,7 +69,7 @@ def trial_record(number: int, attrs: Mapping[str, Any]) -> TrialRecord:
     return TrialRecord(
         number=number,
         job_name=str(attrs.get(JOB_NAME, f"trial-{number}")),
-        job_status=str(attrs.get(JOB_STATUS, "InProgress")),
+        job_status=str(attrs.get(JOB_STATUS, JobStatus.IN_PROGRESS)),
         objective_status=str(attrs.get(OBJECTIVE_STATUS, "Pending")),
         final_value=attrs.get(FINAL_VALUE),
         start_time=attrs.get(START_TIME),

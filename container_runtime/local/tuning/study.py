@@ -15,6 +15,7 @@ from typing import Any
 
 from container_runtime.local.describe import iso_time
 from container_runtime.local.errors import LocalModeError
+from container_runtime.local.status import JobStatus
 from container_runtime.local.tuning import records as r
 from container_runtime.local.tuning.config import TuningConfig
 from container_runtime.local.tuning.storage import open_storage
@@ -52,7 +53,7 @@ def create_or_join(name: str, config: TuningConfig, tuning_dir: Path) -> tuple[A
 
 def mark_started(study: Any, recorded: Mapping[str, Any]) -> None:
     """The creating process's last step: a joining process waits for the configuration."""
-    study.set_user_attr(r.STATUS, "InProgress")
+    study.set_user_attr(r.STATUS, JobStatus.IN_PROGRESS)
     study.set_user_attr(r.CONFIG, dict(recorded))
 
 
@@ -63,7 +64,7 @@ def check_joined(study: Any, name: str, recorded: Mapping[str, Any]) -> None:
         if existing.get(key) != recorded[key]:
             raise LocalModeError(f"tuning job {name} already exists with another {key}: "
                                  f"{existing.get(key)!r}, not {recorded[key]!r}")
-    if existing and study.user_attrs.get(r.STATUS) != "InProgress":
+    if existing and study.user_attrs.get(r.STATUS) != JobStatus.IN_PROGRESS:
         raise LocalModeError(f"tuning job {name} has ended ({study.user_attrs.get(r.STATUS)}): "
                              "give a new name, or warm start from it")
 
@@ -82,12 +83,12 @@ def _wait_for_config(study: Any, name: str, timeout: float = 60.0) -> dict[str, 
 
 def still_running_elsewhere(study: Any) -> int:
     """How many of the tuning job's jobs are in progress (in other processes, once this one's share is done)."""
-    return sum(record.job_status == "InProgress" for record in r.trial_records(study))
+    return sum(record.job_status == JobStatus.IN_PROGRESS for record in r.trial_records(study))
 
 
 def record_end(study: Any, status: str, completion: str | None, failure: str | None) -> None:
     """Set the tuning job's final status (once: a status another process set first stays)."""
-    if study.user_attrs.get(r.STATUS) != "InProgress" and status not in ("Stopped", "Failed"):
+    if study.user_attrs.get(r.STATUS) != JobStatus.IN_PROGRESS and status not in (JobStatus.STOPPED, JobStatus.FAILED):
         return
     study.set_user_attr(r.STATUS, status)
     study.set_user_attr(r.END_TIME, iso_time(time.time()))

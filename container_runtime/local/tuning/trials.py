@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from container_runtime.local.describe import iso_time
+from container_runtime.local.status import JobStatus
 from container_runtime.local.training import JobControl, TrainingJobResult, TrainingJobSpec, run_training_job
 from container_runtime.local.tuning import records as r
 from container_runtime.local.tuning.objective import Objective
@@ -91,11 +92,11 @@ def outcome(finished: Finished, objective: Objective, now: float, monotonic_now:
     """SageMaker's job and objective statuses for a job that ended, and the trial state that says the same."""
     running, result, error = finished
     final = objective.reduce(running.values)
-    job_status = result.status if result is not None else "Failed"
-    stopped_by_us = job_status == "Stopped" and bool(running.control.stop_reason)
-    succeeded = final is not None and (job_status == "Completed" or stopped_by_us)
+    job_status = result.status if result is not None else JobStatus.FAILED
+    stopped_by_us = job_status == JobStatus.STOPPED and bool(running.control.stop_reason)
+    succeeded = final is not None and (job_status == JobStatus.COMPLETED or stopped_by_us)
     failure = error or (result.description.get("FailureReason") if result is not None else None)
-    if job_status == "Completed" and final is None:
+    if job_status == JobStatus.COMPLETED and final is None:
         failure = f"the job never emitted its objective {objective.metric_name!r}"
     attrs: dict[str, Any] = {
         r.JOB_STATUS: job_status,
@@ -108,6 +109,6 @@ def outcome(finished: Finished, objective: Objective, now: float, monotonic_now:
         r.OBJECTIVE_SERIES: [[now, value] for value in running.values],
     }
     attrs = {key: value for key, value in attrs.items() if value is not None}  # absent reads back as None
-    state = "FAIL" if not succeeded else "COMPLETE" if job_status == "Completed" else "PRUNED"
+    state = "FAIL" if not succeeded else "COMPLETE" if job_status == JobStatus.COMPLETED else "PRUNED"
     return Outcome(attrs, state, final if state == "COMPLETE" else None, job_status,
                    failure or running.control.stop_reason or None)

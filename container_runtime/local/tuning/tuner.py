@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from container_runtime.local.describe import iso_time
 from container_runtime.local.errors import LocalModeError
 from container_runtime.local.names import validate_name
+from container_runtime.local.status import JobStatus
 from container_runtime.local.training import check_spec
 from container_runtime.local.tuning import records as r
 from container_runtime.local.tuning.analytics import analytics_dataframe
@@ -143,7 +144,7 @@ class HyperparameterTuner:
         return best_predictor(self._latest(), self.estimator, port=port, name=name, workers=workers)
 
     def _finish(self, study: Any, tuning_dir: Path, end: LoopEnd) -> TuningJobResult:
-        elsewhere = still_running_elsewhere(study) if end.status == "Completed" else 0
+        elsewhere = still_running_elsewhere(study) if end.status == JobStatus.COMPLETED else 0
         if elsewhere:
             # Other tuner processes still run jobs of this tuning job: the last one to end completes it.
             self._say(f"This tuner's share is done; {elsewhere} job(s) still run elsewhere\n")

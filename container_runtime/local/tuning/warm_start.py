@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from container_runtime.local.errors import LocalModeError
+from container_runtime.local.status import JobStatus
 from container_runtime.local.tuning import records as r
 from container_runtime.local.tuning.config import TuningConfig
 from container_runtime.local.tuning.ranges import distribution, sampled_value
@@ -28,7 +29,7 @@ def copy_parent(study: Any, parent: str, config: TuningConfig) -> None:
     import optuna
 
     source = load_study(parent, config.storage, config.tuning_root / parent)
-    if source.user_attrs.get(r.STATUS) not in ("Completed", "Stopped", "Failed"):
+    if source.user_attrs.get(r.STATUS) not in (JobStatus.COMPLETED, JobStatus.STOPPED, JobStatus.FAILED):
         raise LocalModeError(f"warm start parent {parent} has not ended")
     parent_config = source.user_attrs.get(r.CONFIG) or {}
     metric_name = config.objective.metric_name
