@@ -25,3 +25,12 @@ def test_mypy_strict_on_the_package() -> None:
 def test_ruff_lint() -> None:
     result = run("ruff", "check", *LINTED_DIRS)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_tox_lint_checks_what_this_suite_checks() -> None:
+    import configparser
+
+    tox = configparser.ConfigParser()
+    tox.read(REPO / "tox.ini")
+    commands = [line.split() for line in tox["testenv:lint"]["commands"].strip().splitlines()]
+    assert commands == [["mypy", "--strict", *PACKAGE_DIRS], ["ruff", "check", *LINTED_DIRS]]
