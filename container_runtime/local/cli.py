@@ -165,15 +165,22 @@ def _job_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _backend_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", default="local", metavar="local|process|netns|docker",
+    parser.add_argument("--backend", default="local", metavar="local|process|netns|docker|slurm",
                         help="where hosts and endpoints run: local (default: process for one host, netns for "
-                             "several), process, netns (namespace hosts, root) or docker (containers of --image)")
+                             "several), process, netns (namespace hosts, root), docker (containers of --image) or "
+                             "slurm (the nodes of one Slurm job)")
     parser.add_argument("--image", help="with --backend docker: the image, e.g. container-runtime/chainer:cpu")
+    if parser.prog.split()[-1] in ("run", "tune"):
+        slurm = parser.add_argument_group("with --backend slurm")
+        slurm.add_argument("--partition", help="the Slurm partition (default: Slurm's default)")
+        slurm.add_argument("--time", help="the Slurm time limit, e.g. 2:00:00")
+        slurm.add_argument("--gpus-per-node", type=int)
 
 
 def _tune_parsers(commands: Any) -> None:
     tune = commands.add_parser("tune", help="run a hyperparameter tuning job")
     _job_arguments(tune)
+    _backend_arguments(tune)
     tune.add_argument("--range", action="append", default=[], required=True,
                       metavar="NAME=continuous:MIN:MAX[:SCALING]|integer:MIN:MAX[:SCALING]|categorical:A,B")
     tune.add_argument("--objective", required=True, help="the metric (one of --metric) to optimise")
@@ -241,7 +248,7 @@ def _hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
 def _run(args: argparse.Namespace) -> int:
     from container_runtime.local.estimator import TrainingJobFailed
 
-    estimator = _estimator(args, base_job_name=args.base_job_name, backend=args.backend, image=args.image)
+    estimator = _estimator(args, base_job_name=args.base_job_name)
     try:
         result = estimator.fit(pairs(args.channel, "channel"), job_name=args.job_name)
     except TrainingJobFailed as failed:  # the record says why; the exit status says it failed
@@ -270,6 +277,9 @@ def _estimator(args: argparse.Namespace, **options: Any) -> Any:
         framework=args.framework,
         jobs_dir=jobs_dir,
         endpoints_dir=endpoints_dir,
+        backend=args.backend,
+        image=args.image,
+        backend_options={"partition": args.partition, "time_limit": args.time, "gpus_per_node": args.gpus_per_node},
         **options,
     )
 

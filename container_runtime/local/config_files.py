@@ -16,21 +16,25 @@ def encoded_hyperparameters(hyperparameters: Mapping[str, Any]) -> dict[str, str
 def write_host_config(
     base: Path,
     *,
-    host: str,
+    host: str | None,
     hosts: Sequence[str],
     hyperparameters: Mapping[str, Any],
     channels: Sequence[str],
     network_interface: str = "eth0",
     raw: Mapping[str, str] | None = None,
 ) -> None:
-    """`raw` values are written as they are: the tuner's `_tuning_objective_metric` is not JSON."""
+    """`raw` values are written as they are: the tuner's `_tuning_objective_metric` is not JSON.
+
+    `host` None writes no `resourceconfig.json`: a cluster engine tells each host who it is.
+    """
     config = base / "input" / "config"
     config.mkdir(parents=True, exist_ok=True)
     _write(config / "hyperparameters.json", {**encoded_hyperparameters(hyperparameters), **(raw or {})})
-    _write(
-        config / "resourceconfig.json",
-        {"current_host": host, "hosts": list(hosts), "network_interface_name": network_interface},
-    )
+    if host is not None:
+        _write(
+            config / "resourceconfig.json",
+            {"current_host": host, "hosts": list(hosts), "network_interface_name": network_interface},
+        )
     _write(
         config / "inputdataconfig.json",
         {name: {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated"} for name in channels},

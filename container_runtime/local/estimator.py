@@ -55,6 +55,7 @@ class Estimator:
         console: TextIO | None = sys.stdout,
         backend: str = "local",
         image: str | None = None,
+        backend_options: Mapping[str, object] | None = None,
     ) -> None:
         self.entry_point = entry_point
         self.source_dir = Path(source_dir) if source_dir is not None else None
@@ -73,6 +74,8 @@ class Estimator:
         #: "docker" runs every job and endpoint in containers of `image` (e.g. container-runtime/chainer:cpu).
         self.backend = backend
         self.image = image
+        #: The backend's own options: for "slurm", partition, time_limit and gpus_per_node.
+        self.backend_options = dict(backend_options or {})
         self.latest_training_job: TrainingJobResult | None = None
 
     def framework_hyperparameters(self) -> dict[str, Any]:
@@ -105,6 +108,7 @@ class Estimator:
             s3_endpoint_url=s3_endpoint_url(),
             backend=self.backend,
             image=self.image,
+            backend_options=self.backend_options,
         )
 
     def fit(

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 from container_runtime.local.backends import backend_named, check_backend
-from container_runtime.local.backends.base import HostLaunch
+from container_runtime.local.backends.base import HostLaunch, HostProcess
 from container_runtime.local.backends.commands import clean_environment
 from container_runtime.local.channels import ChannelSource, stage_channels
 from container_runtime.local.config_files import encoded_hyperparameters, write_host_config
@@ -32,7 +32,6 @@ from container_runtime.local.output import OutputLocation
 from container_runtime.local.presets import FrameworkPreset
 from container_runtime.local.progress import human_seconds
 from container_runtime.local.status import JobStatus
-from container_runtime.process import ProcessGroup
 
 STATUS_INTERVAL = 30.0
 STOP_GRACE_SECONDS = 30.0
@@ -60,6 +59,8 @@ class TrainingJobSpec(NamedTuple):
     #: "process", "netns" or "docker" (containers of `image`).
     backend: str = "local"
     image: str | None = None
+    #: The backend's own options (`backends.OPTIONS`): a Slurm partition, time limit, GPUs per node.
+    backend_options: Mapping[str, object] = {}
 
 
 class JobControl:
@@ -132,8 +133,8 @@ def run_training_job(
     name = spec.job_name or unique_name(spec.base_job_name or Path(spec.entry_point).stem)
     hosts = host_names(spec.instance_count)
     output = OutputLocation.for_job(spec.output_path, spec.jobs_dir, name, spec.s3_endpoint_url)
-    backend = backend_named(spec.backend, image=spec.image, host_count=len(hosts))
-    backend.check(len(hosts))
+    backend = backend_named(spec.backend, image=spec.image, host_count=len(hosts), options=spec.backend_options)
+    backend.check(len(hosts), spec.jobs_dir)
     layout = JobLayout.create(spec.jobs_dir / name, hosts)
     hyperparameters = _job_hyperparameters(spec, name)
     record = _initial_record(spec, name, hyperparameters, layout, output)
@@ -153,7 +154,8 @@ def run_training_job(
         stage_channels(spec.channels, [layout.host_base(host) for host in hosts],
                        s3_endpoint_url=spec.s3_endpoint_url, staging=layout.root / "staging")
         for host in hosts:
-            write_host_config(layout.host_base(host), host=host, hosts=hosts, hyperparameters=hyperparameters,
+            write_host_config(layout.host_base(host), host=None if backend.engine_identity else host, hosts=hosts,
+                              hyperparameters=hyperparameters,
                               channels=[channel.name for channel in spec.channels], raw=spec.raw_hyperparameters)
         with backend.hosts(layout, hosts) as host_set:
             relay.say(f"Training job {name}: {len(hosts)} host(s) ({', '.join(hosts)}) on {host_set.description}; "
@@ -161,12 +163,15 @@ def run_training_job(
             env = clean_environment({**spec.framework.training_environment, **spec.environment})
             if spec.s3_endpoint_url:
                 env["S3_ENDPOINT_URL"] = spec.s3_endpoint_url
-            handles = {}
+            launches = [HostLaunch(host, layout.host_base(host), env, spec.source_dir, tuple(spec.environment))
+                        for host in hosts]
+            handles = host_set.start_all(launches)
+            record.update(host_set.record_fields)
+            write_description(layout.describe_file, record)
             for host in hosts:
-                launch = HostLaunch(host, layout.host_base(host), env, spec.source_dir, tuple(spec.environment))
-                handle = handles[host] = host_set.start(launch)
-                assert handle.stdout is not None
-                relay.follow(host, handle.stdout, layout.log_file(host))
+                stream = handles[host].stdout
+                assert stream is not None
+                relay.follow(host, stream, layout.log_file(host))
             exit_codes, stopped = _wait(handles, relay, started, control)
             relay.wait(10)
     except LocalModeError as error:  # the job was started: a failure now, not bad input
@@ -232,7 +237,7 @@ _STOP = object()
 
 
 def _wait(
-    handles: dict[str, ProcessGroup], relay: HostLogRelay, started: float, control: JobControl | None
+    handles: Mapping[str, HostProcess], relay: HostLogRelay, started: float, control: JobControl | None
 ) -> tuple[dict[str, int], bool]:
     """Wait for every host; Ctrl-C, SIGTERM or the caller's stop request stops them all (SIGTERM, then
     SIGKILL after the grace, under one deadline). Nothing polls: one thread per host waits for its

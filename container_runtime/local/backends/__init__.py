@@ -3,6 +3,7 @@
     process   plain processes on this machine (one training host; endpoints)
     netns     network-namespace hosts on this machine (several training hosts; root)
     docker    containers of an image (any number of hosts; endpoints)
+    slurm     the nodes of one Slurm job (training only; the jobs dir on a shared filesystem)
     local     the default: `process` for one host, `netns` for several, `process` for endpoints
 
 A backend is chosen by name here and nowhere else; job, endpoint and tuner code only see the
@@ -13,6 +14,7 @@ machine never imports Docker's code.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 
 from container_runtime.local.backends.base import Backend
 from container_runtime.local.errors import LocalModeError
@@ -24,7 +26,10 @@ BACKENDS = {
     "process": "container_runtime.local.backends.process:ProcessBackend",
     "netns": "container_runtime.local.backends.netns:NamespaceBackend",
     DOCKER: "container_runtime.local.backends.docker:DockerBackend",
+    "slurm": "container_runtime.local.backends.slurm:SlurmBackend",
 }
+#: Options each backend takes (`--partition` and friends for Slurm), by backend name.
+OPTIONS = {"slurm": ("partition", "time_limit", "gpus_per_node")}
 #: What `--backend` accepts.
 CHOICES = (AUTO, *BACKENDS)
 
@@ -39,17 +44,22 @@ def check_backend(backend: str, image: str | None) -> None:
         raise LocalModeError(f"image {image!r} applies only to --backend docker")
 
 
-def backend_named(backend: str, *, image: str | None = None, host_count: int = 1) -> Backend:
+def backend_named(backend: str, *, image: str | None = None, host_count: int = 1,
+                  options: Mapping[str, object] | None = None) -> Backend:
     """The backend `backend` names (`local`: process or netns by the host count), checked as a name."""
     check_backend(backend, image)
     if backend == AUTO:
         backend = "process" if host_count == 1 else "netns"
+    given = {name: value for name, value in (options or {}).items() if value is not None}
+    unknown = sorted(set(given) - set(OPTIONS.get(backend, ())))
+    if unknown:
+        raise LocalModeError(f"backend {backend!r} takes no {', '.join(unknown)}")
     module_name, _, class_name = BACKENDS[backend].partition(":")
     backend_class = getattr(importlib.import_module(module_name), class_name)
     if backend == DOCKER:
         chosen: Backend = backend_class(image)
     else:
-        chosen = backend_class()
+        chosen = backend_class(**given)
     return chosen
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar, NamedTuple
+from typing import IO, ClassVar, NamedTuple, Protocol
 
 from container_runtime.local.errors import LocalModeError
 from container_runtime.local.layout import JobLayout
@@ -51,6 +51,21 @@ class EndpointLaunch:
     user_variables: tuple[str, ...] = field(default=())
 
 
+class HostProcess(Protocol):
+    """One host's `train` as the job sees it: a `ProcessGroup` on this machine, or a proxy for a
+    process a cluster engine runs elsewhere (its output relayed, its exit status reported)."""
+
+    @property
+    def stdout(self) -> IO[bytes] | None:
+        """The host's merged output, read to its end."""
+
+    def wait(self, timeout: float | None) -> int | None:
+        """The exit status once the host's `train` has ended; None while it runs after `timeout` seconds."""
+
+    def signal(self, signum: int) -> bool:
+        """Deliver `signum` to the host's `train` (and what it started); False when it is gone."""
+
+
 class RunningEndpoint(NamedTuple):
     """What a record keeps to find a running endpoint again: serve's pid and, in a container, its name."""
 
@@ -72,9 +87,16 @@ class HostSet(ABC):
     ) -> None:
         return None
 
+    #: Fields the job's record gains from this backend (a cluster engine's job id).
+    record_fields: Mapping[str, object] = {}
+
     @abstractmethod
-    def start(self, launch: HostLaunch) -> ProcessGroup:
+    def start(self, launch: HostLaunch) -> HostProcess:
         """Start `train` for one host; its stdout and stderr merged into the handle's `stdout`."""
+
+    def start_all(self, launches: Sequence[HostLaunch]) -> dict[str, HostProcess]:
+        """Start every host; an engine that runs a job's hosts as one submission overrides this."""
+        return {launch.host: self.start(launch) for launch in launches}
 
 
 class Backend(ABC):
@@ -83,9 +105,13 @@ class Backend(ABC):
     name: ClassVar[str]
     #: False for a backend that runs training hosts only.
     serves_endpoints: ClassVar[bool] = True
+    #: True when the engine tells each host who it is (Slurm): the job then writes no resourceconfig.json,
+    #: and `train` takes the hosts from the engine's variables.
+    engine_identity: ClassVar[bool] = False
 
-    def check(self, host_count: int) -> None:
-        """Refuse, before anything is created, what this backend cannot run (a missing image, no root)."""
+    def check(self, host_count: int, jobs_dir: Path | None = None) -> None:
+        """Refuse, before anything is created or submitted, what this backend cannot run (a missing
+        image, no root, a jobs dir the cluster's nodes cannot read)."""
         return None
 
     @abstractmethod

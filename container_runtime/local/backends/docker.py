@@ -109,7 +109,7 @@ class DockerBackend(Backend):
     def __init__(self, image: str = "") -> None:
         self.image = image
 
-    def check(self, host_count: int) -> None:
+    def check(self, host_count: int, jobs_dir: Path | None = None) -> None:
         if not self.image:
             raise LocalModeError("--backend docker needs --image (e.g. container-runtime/chainer:cpu)")
         check_image(self.image)

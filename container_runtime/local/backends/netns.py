@@ -234,7 +234,7 @@ class NamespaceBackend(Backend):
     name = "netns"
     serves_endpoints = False
 
-    def check(self, host_count: int) -> None:
+    def check(self, host_count: int, jobs_dir: Path | None = None) -> None:
         reason = can_make_hosts()
         if reason is not None:
             raise LocalModeError(f"instance count {host_count}: {reason}; run as root, or use an instance count of 1")

@@ -24,7 +24,7 @@ class _ProcessHosts(HostSet):
 class ProcessBackend(Backend):
     name = "process"
 
-    def check(self, host_count: int) -> None:
+    def check(self, host_count: int, jobs_dir: Path | None = None) -> None:
         if host_count != 1:
             raise LocalModeError(
                 f"instance count {host_count}: the process backend runs one host; use 'netns' (root) or 'docker'"

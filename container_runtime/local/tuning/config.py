@@ -88,8 +88,6 @@ def tuning_config(
 ) -> TuningConfig:
     """The config for tuning `estimator`, arguments named as `HyperparameterTuner` takes them; the
     first rule an argument breaks raises."""
-    if estimator.backend != "local":
-        raise LocalModeError(f"the tuner runs its jobs with the local backend, not {estimator.backend!r}")
     ranges = dict(hyperparameter_ranges)
     check_ranges(ranges)
     static = estimator.hyperparameters

@@ -30,7 +30,7 @@ from container_runtime.local.layout import JobLayout
     [
         ("docker", None, "--backend docker needs --image (e.g. container-runtime/chainer:cpu)"),
         ("local", "img:1", "image 'img:1' applies only to --backend docker"),
-        ("podman", None, "backend 'podman': choose local, process, netns or docker"),
+        ("podman", None, "backend 'podman': choose local, process, netns, docker or slurm"),
     ],
 )
 def test_backend_and_image_must_go_together(backend: str, image: str | None, message: str) -> None:

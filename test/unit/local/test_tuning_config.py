@@ -58,10 +58,12 @@ def test_each_rule_is_checked_once_with_one_message(tmp_path: Path, arguments: t
 def test_the_estimator_rules(tmp_path: Path) -> None:
     with pytest.raises(LocalModeError, match="hyperparameter 'lr' is both static and tuned"):
         HyperparameterTuner(estimator(tmp_path, hyperparameters={"lr": 0.1}), "loss", LR, LOSS, console=None)
-    in_containers = estimator(tmp_path)
-    in_containers.backend = "docker"
-    with pytest.raises(LocalModeError, match="the tuner runs its jobs with the local backend, not 'docker'"):
-        HyperparameterTuner(in_containers, "loss", LR, LOSS, console=None)
+    # Trials are training jobs on the estimator's backend (containers, a Slurm cluster...), like its fit().
+    on_slurm = estimator(tmp_path)
+    on_slurm.backend, on_slurm.backend_options = "slurm", {"partition": "gpu"}
+    spec = on_slurm.training_spec()
+    assert (spec.backend, spec.backend_options) == ("slurm", {"partition": "gpu"})
+    HyperparameterTuner(on_slurm, "loss", LR, LOSS, console=None)
 
 
 def test_the_config_is_frozen_and_resolves_the_defaults(tmp_path: Path) -> None:
