@@ -26,6 +26,8 @@ class EngineIdentity(NamedTuple):
 
     source: str
     resource_config: dict[str, Any]
+    #: "slurm", "kubernetes", "kubeflow" or "mpi-operator".
+    engine: str = ""
 
 
 def identity_from_engine(environ: Mapping[str, str]) -> EngineIdentity | None:
@@ -60,7 +62,7 @@ def slurm_identity(environ: Mapping[str, str]) -> EngineIdentity | None:
                        "SLURMD_NODENAME nor SLURM_NODEID says which node this is")
         current = hosts[index]
         used = f"{nodelist_variable} and SLURM_NODEID"
-    return EngineIdentity(f"Slurm ({used})", {"current_host": current, "hosts": hosts})
+    return EngineIdentity(f"Slurm ({used})", {"current_host": current, "hosts": hosts}, "slurm")
 
 
 def _one_task_per_node(environ: Mapping[str, str], node_count: int) -> None:
@@ -147,7 +149,7 @@ def kubernetes_identity(environ: Mapping[str, str]) -> EngineIdentity | None:
     hosts = _pattern_hosts(environ, "a Kubernetes Indexed Job (JOB_COMPLETION_INDEX is set)")
     index = _index(environ, "JOB_COMPLETION_INDEX", len(hosts), missing="")
     return EngineIdentity(f"Kubernetes (JOB_COMPLETION_INDEX, {HOSTS_PATTERN}, {HOST_COUNT})",
-                          {"current_host": hosts[index], "hosts": hosts})
+                          {"current_host": hosts[index], "hosts": hosts}, "kubernetes")
 
 
 def _pattern_hosts(environ: Mapping[str, str], what: str) -> list[str]:
@@ -186,7 +188,7 @@ def kubeflow_identity(environ: Mapping[str, str]) -> EngineIdentity | None:
                           f"host 0 is {hosts[0]!r}, but PET_MASTER_ADDR is {environ['PET_MASTER_ADDR']!r}")
     index = _index(environ, "PET_NODE_RANK", len(hosts), missing="")
     return EngineIdentity("Kubeflow (PET_NNODES, PET_NODE_RANK, PET_MASTER_ADDR)",
-                          {"current_host": hosts[index], "hosts": hosts})
+                          {"current_host": hosts[index], "hosts": hosts}, "kubeflow")
 
 
 def mpi_operator_identity(environ: Mapping[str, str]) -> EngineIdentity | None:
@@ -206,7 +208,8 @@ def mpi_operator_identity(environ: Mapping[str, str]) -> EngineIdentity | None:
     current = next((host for host in hosts if host == name or host.split(".")[0] == name), None)
     if current is None:
         raise ConfigError("environment variable HOSTNAME", f"{name!r} is not among the hostfile's hosts {hosts}")
-    return EngineIdentity(f"the MPI Operator's hostfile {path}", {"current_host": current, "hosts": hosts})
+    return EngineIdentity(f"the MPI Operator's hostfile {path}", {"current_host": current, "hosts": hosts},
+                          "mpi-operator")
 
 
 def _index(environ: Mapping[str, str], name: str, count: int, *, missing: str) -> int:

@@ -92,6 +92,7 @@ def load_config(environ: Mapping[str, str]) -> TrainingConfig:
     return TrainingConfig(
         paths=paths,
         resource=resource,
+        cluster_engine=engine.engine if engine is not None else None,
         input_data_config=input_data_config,
         channels=channels,
         hyperparameters=split.user,

@@ -59,6 +59,8 @@ class TrainingConfig(NamedTuple):
     notices: tuple[str, ...] = ()
     #: SSH and coordination settings, used by jobs across several hosts.
     cluster: ClusterSettings = ClusterSettings()
+    #: The cluster engine the hosts came from ("slurm", "kubernetes", ...), None for resourceconfig.json.
+    cluster_engine: str | None = None
 
     @property
     def current_host(self) -> str:

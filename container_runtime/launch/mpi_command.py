@@ -63,8 +63,12 @@ def mpirun_command(
     mpirun: str = "mpirun",
     *,
     ssh_port: int = 22,
+    launcher: str = "ssh",
 ) -> list[str]:
     """The complete mpirun argv. On one host, ranks start locally with no SSH.
+
+    `launcher` "slurm": inside a Slurm allocation, Open MPI starts its daemons on the other nodes
+    through Slurm (`srun`), so no host runs an SSH server for the job.
 
     `plan.network_interface` is an interface name or a subnet (CIDR); NCCL only takes names.
 
@@ -82,10 +86,13 @@ def mpirun_command(
             ("host", ["--host", ",".join(f"{host}:{plan.processes_per_host}" for host in plan.hosts)]),
             ("mca:btl_tcp_if_include", ["-mca", "btl_tcp_if_include", interface]),
             ("mca:oob_tcp_if_include", ["-mca", "oob_tcp_if_include", interface]),
-            ("mca:plm_rsh_no_tree_spawn", ["-mca", "plm_rsh_no_tree_spawn", "1"]),
         ]
-        if ssh_port != 22:
-            defaults.append(("mca:plm_rsh_args", ["-mca", "plm_rsh_args", f"-p {ssh_port}"]))
+        if launcher == "slurm":
+            defaults.append(("mca:plm", ["-mca", "plm", "slurm"]))
+        else:
+            defaults.append(("mca:plm_rsh_no_tree_spawn", ["-mca", "plm_rsh_no_tree_spawn", "1"]))
+            if ssh_port != 22:
+                defaults.append(("mca:plm_rsh_args", ["-mca", "plm_rsh_args", f"-p {ssh_port}"]))
         if "/" not in interface:
             defaults.append(("x:NCCL_SOCKET_IFNAME", ["-x", f"NCCL_SOCKET_IFNAME={interface}"]))
     defaults += [
@@ -158,7 +165,12 @@ def rank_launch(job: TrainingJob, plan: MpiPlan, entry: EntryPoint, mpirun: str)
     exported = sorted(name for name in env if name.startswith("SM_") or name in FORWARDED_VARIABLES)
     # The operator's own ssh arguments (OMPI_MCA_plm_rsh_args) stand.
     ssh_port = 22 if "OMPI_MCA_plm_rsh_args" in env else job.config.cluster.ssh_port
-    command = mpirun_command(plan, rank_program(entry, args, job.python), exported, mpirun, ssh_port=ssh_port)
+    launcher = "slurm" if job.config.cluster_engine == "slurm" else "ssh"
+    if launcher == "slurm":
+        # Every node already runs a step (its train): mpirun's srun for the remote daemons must share them.
+        env = {**env, "SLURM_OVERLAP": "1"}
+    command = mpirun_command(plan, rank_program(entry, args, job.python), exported, mpirun, ssh_port=ssh_port,
+                             launcher=launcher)
     return command, env
 
 

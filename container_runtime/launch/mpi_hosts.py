@@ -10,7 +10,9 @@ second, with no fixed sleeps. A worker whose master goes away fails on its own.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 
 from container_runtime.cluster.errors import HostLeftError, MasterReportedFailure
 from container_runtime.cluster.interfaces import choose_interface, has_interface
@@ -19,6 +21,7 @@ from container_runtime.cluster.master import WorkerRoster
 from container_runtime.cluster.reachability import ssh_unanswered, unresolved, wait_for_hosts
 from container_runtime.cluster.sshd import SshServer
 from container_runtime.cluster.worker import MasterLink
+from container_runtime.config.model import TrainingConfig
 from container_runtime.errors import CalledProcessFailure, JobFailure
 from container_runtime.job import JobStopped, TrainingJob, run_entry_point
 from container_runtime.launch.mpi_command import MpiPlan, log_launch, rank_launch
@@ -46,8 +49,8 @@ def _run_master(job: TrainingJob, plan: MpiPlan, mpirun: str, entry: EntryPoint 
     workers = plan.hosts[1:]
     with WorkerRoster(workers, config.cluster.coordinator_port) as roster:
         try:
-            with SshServer(config.cluster, config.inherited_environ) as sshd:
-                _launch(_keeping(job, sshd.pid), plan, mpirun, entry, roster)
+            with _ssh_server(config) as sshd_pid:
+                _launch(_keeping(job, sshd_pid), plan, mpirun, entry, roster)
         except JobStopped as stopped:
             roster.announce(Verdict("stopped", stopped.one_line(), stopped.exit_code))
             raise
@@ -69,9 +72,10 @@ def _launch(job: TrainingJob, plan: MpiPlan, mpirun: str, entry: EntryPoint | No
     roster.wait_until(roster.all_joined, timeout=wait, check_stop=stop)
     # A worker installing a long requirements.txt is not stuck: it fails or leaves if anything goes wrong.
     roster.wait_until(roster.all_ready, timeout=None, check_stop=stop)
-    port = config.cluster.ssh_port
-    wait_for_hosts(plan.hosts[1:], ssh_unanswered(port), what=f"answered SSH on port {port}", timeout=wait,
-                   check_stop=stop)
+    if config.cluster_engine != "slurm":
+        port = config.cluster.ssh_port
+        wait_for_hosts(plan.hosts[1:], ssh_unanswered(port), what=f"answered SSH on port {port}", timeout=wait,
+                       check_stop=stop)
     configured = config.resource.network_interface_name
     joined = [roster.joined[host] for host in plan.hosts[1:]]
     interface, why = choose_interface(
@@ -102,8 +106,8 @@ def _run_worker(job: TrainingJob, master: str, entry: EntryPoint | None) -> None
     interface = config.resource.network_interface_name
     with MasterLink(master, config.cluster.coordinator_port) as link:
         wait_for_hosts([master], unresolved, what="resolved (DNS or /etc/hosts)", timeout=wait, check_stop=stop)
-        with SshServer(config.cluster, config.inherited_environ) as sshd:
-            job = _keeping(job, sshd.pid)
+        with _ssh_server(config) as sshd_pid:
+            job = _keeping(job, sshd_pid)
             hello = {"joined": config.current_host, "interface": interface, "has_interface": has_interface(interface)}
             link.join(hello, timeout=wait, check_stop=stop)
             try:
@@ -112,11 +116,22 @@ def _run_worker(job: TrainingJob, master: str, entry: EntryPoint | None) -> None
                 link.report_failure(failure.one_line())
                 raise
             link.report_ready()
-            logger.info("Worker %s is ready: the master %s starts its ranks over SSH", config.current_host, master)
+            logger.info("Worker %s is ready: the master %s starts its ranks over %s", config.current_host, master,
+                        "Slurm" if config.cluster_engine == "slurm" else "SSH")
             verdict = link.wait_for_verdict(job.inbox, stop)
     if verdict.state != "succeeded":
         raise MasterReportedFailure(master, verdict.reason or verdict.state, verdict.exit_code)
     logger.info("The master %s reports that the job succeeded", master)
+
+
+@contextlib.contextmanager
+def _ssh_server(config: TrainingConfig) -> Iterator[int | None]:
+    """Every host's sshd for mpirun, and its pid; under Slurm none: Open MPI starts its daemons through Slurm."""
+    if config.cluster_engine == "slurm":
+        yield None
+        return
+    with SshServer(config.cluster, config.inherited_environ) as sshd:
+        yield sshd.pid
 
 
 def _keeping(job: TrainingJob, pid: int | None) -> TrainingJob:

@@ -149,3 +149,11 @@ def test_a_non_default_ssh_port_reaches_mpiruns_ssh() -> None:
                                 ssh_port=2022)
     assert overridden.count("plm_rsh_args") == 1
     assert overridden[overridden.index("plm_rsh_args") + 1] == "-p 23"
+
+
+def test_under_slurm_mpirun_starts_its_daemons_through_slurm_not_ssh() -> None:
+    plan = MpiPlan(("n1", "n2"), 1, 2, "eth0", ())
+    command = mpirun_command(plan, ["python", "train.py"], [], ssh_port=2022, launcher="slurm")
+    assert command[command.index("plm") - 1:command.index("plm") + 2] == ["-mca", "plm", "slurm"]
+    assert "plm_rsh_no_tree_spawn" not in command and "plm_rsh_args" not in command
+    assert "--host" in command and command[command.index("--host") + 1] == "n1:1,n2:1"
