@@ -23,7 +23,6 @@ steps' processes) is killed.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import shutil
@@ -52,7 +51,9 @@ _CLIENT_TIMEOUT_S = 30.0
 # sun_path holds 108 bytes; slurmstepd's socket is <spool>/<node>_<job>.<step> (step up to 4294967294).
 _MAX_SOCKET_PATH = 100
 _LONGEST_SOCKET_NAME = len("/spool/algo-99/algo-99_99999999.4294967294")
-_DAEMONS = ("slurmctld", "slurmd", "munged")
+#: Job states after which nothing of the job runs any more.
+FINAL_STATES = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL",
+                "DEADLINE", "PREEMPTED")
 
 
 def can_run_slurm() -> str | None:
@@ -74,14 +75,18 @@ def can_run_slurm() -> str | None:
 
 @dataclass
 class SlurmCluster:
-    """A running Slurm cluster: one node per host of `hosts`, the controller on algo-1."""
+    """A running Slurm cluster: one node per host of `cluster`, the controller on algo-1.
 
-    hosts: HostCluster
+    Clients run inside a host (usually algo-1, the "login node") with `environment()`: `run` and
+    `check` do both; `client` gives the argv for callers that start the client themselves.
+    """
+
+    cluster: HostCluster
     #: The run's private files: config, key, state, spool, sockets (removed on exit).
     run_dir: Path
-    #: The daemons' logs (kept).
+    #: The daemons' logs (kept after exit).
     log_dir: Path
-    #: A directory every node sees at the same path: job scripts and their outputs go here.
+    #: A directory every node sees at the same path ("the shared filesystem"): job scripts and outputs.
     shared_dir: Path
     nodes: list[str]
     daemons: dict[str, ProcessGroup] = field(default_factory=dict)
@@ -92,7 +97,8 @@ class SlurmCluster:
 
     @property
     def node_local_dir(self) -> Path:
-        """The path at which every slurmd, and what it starts, sees its own node's scratch directory."""
+        """The path at which each slurmd, and every job process it starts, sees its own node's scratch
+        directory (Slurm's `TmpFS`): node-local, like a real node's /tmp."""
         return self.run_dir / "node-local"
 
     @property
@@ -100,47 +106,47 @@ class SlurmCluster:
         return self.run_dir / "munge" / "munge.socket"
 
     def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        """This process's environment plus what every Slurm client needs (`SLURM_CONF`; MUNGE's socket
-        is in the config). Slurm's own variables inherited from an outer job are dropped."""
-        env = {name: value for name, value in os.environ.items() if not name.startswith(("SLURM_", "SBATCH_",
-                                                                                          "SALLOC_", "SRUN_"))}
+        """This process's environment plus what every Slurm client needs: `SLURM_CONF` (MUNGE's socket is
+        named in the config). Slurm variables inherited from an outer job are dropped."""
+        env = {name: value for name, value in os.environ.items()
+               if not name.startswith(("SLURM_", "SBATCH_", "SALLOC_", "SRUN_"))}
         env["SLURM_CONF"] = str(self.config)
         env.update(extra or {})
         return env
 
-    def client(self, argv: Sequence[str], host: str = CONTROLLER) -> list[str]:
-        """The argv that runs a Slurm client (sbatch, srun, squeue, scancel...) on `host`; run it with
+    def client(self, host: str, argv: Sequence[str]) -> list[str]:
+        """The argv that runs a Slurm client (sbatch, srun, squeue, scancel...) on `host`; give it
         `environment()`."""
-        return self.hosts.host(host).command(argv)
+        return self.cluster.host(host).command(argv)
 
-    def run(self, argv: Sequence[str], host: str = CONTROLLER, timeout: float = _CLIENT_TIMEOUT_S,
+    def run(self, host: str, argv: Sequence[str], timeout: float = _CLIENT_TIMEOUT_S,
             env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        """Run a client on `host` and return what it printed (no check of its exit status)."""
-        return subprocess.run(self.client(argv, host), env=self.environment(env), capture_output=True, text=True,
+        """Run a client on `host` (with `environment(env)`); what it printed, its exit status unchecked."""
+        return subprocess.run(self.client(host, argv), env=self.environment(env), capture_output=True, text=True,
                               timeout=timeout, check=False)
 
-    def check(self, argv: Sequence[str], host: str = CONTROLLER, timeout: float = _CLIENT_TIMEOUT_S,
+    def check(self, host: str, argv: Sequence[str], timeout: float = _CLIENT_TIMEOUT_S,
               env: Mapping[str, str] | None = None) -> str:
-        """Run a client on `host`; its stdout, or a RuntimeError quoting its stderr when it failed."""
-        result = self.run(argv, host, timeout, env)
+        """Run a client on `host`; its stdout, or a RuntimeError quoting what it said when it failed."""
+        result = self.run(host, argv, timeout, env)
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)} on {host} exited with {result.returncode}: "
                                f"{result.stderr.strip() or result.stdout.strip()}")
         return result.stdout
 
     def submit(self, script: Path, *options: str, env: Mapping[str, str] | None = None) -> str:
-        """`sbatch --parsable` the script from algo-1; the job id."""
-        return self.check(["sbatch", "--parsable", *options, str(script)], env=env).strip().split(";")[0]
+        """`sbatch --parsable [options] script` on the controller; the job id."""
+        return self.check(CONTROLLER, ["sbatch", "--parsable", *options, str(script)], env=env).strip().split(";")[0]
 
     def node_states(self) -> dict[str, str]:
-        """Each node's state as `sinfo` says it (idle, alloc, down*, ...)."""
-        output = self.check(["sinfo", "-h", "-N", "-o", "%N %t"])
+        """Each node's state as `sinfo` prints it (idle, alloc, mix, down*, ...)."""
+        output = self.check(CONTROLLER, ["sinfo", "-h", "-N", "-o", "%N %t"])
         return dict(line.split() for line in output.splitlines() if line.strip())
 
     def job_state(self, job_id: str) -> str | None:
-        """The job's state from `scontrol show job` (PENDING, RUNNING, COMPLETED, CANCELLED, NODE_FAIL...),
-        None once the controller has forgotten it."""
-        result = self.run(["scontrol", "-o", "show", "job", job_id])
+        """The job's state from `scontrol show job` (PENDING, RUNNING, COMPLETED, CANCELLED, NODE_FAIL...);
+        None when the controller does not know the job."""
+        result = self.run(CONTROLLER, ["scontrol", "-o", "show", "job", job_id])
         if result.returncode != 0:
             return None
         for word in result.stdout.split():
@@ -148,47 +154,56 @@ class SlurmCluster:
                 return word.partition("=")[2]
         return None
 
-    def wait_for_job(self, job_id: str, timeout: float = 60.0, states: Sequence[str] | None = None) -> str:
-        """Wait until the job reaches one of `states` (default: any final state); that state."""
-        final = states or ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY",
-                           "BOOT_FAIL", "DEADLINE", "PREEMPTED")
+    def wait_for_job(self, job_id: str, timeout: float = 60.0, states: Sequence[str] = FINAL_STATES) -> str:
+        """Wait (bounded) until the job is in one of `states` (default: any final state); that state."""
         deadline = time.monotonic() + timeout
-        state = None
-        while time.monotonic() < deadline:
+        while True:
             state = self.job_state(job_id)
-            if state in final:
+            if state in states:
                 return state
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} is {state} after {timeout:.0f} s, not {' or '.join(states)}:\n"
+                                   f"{self.logs()}")
             time.sleep(0.2)
-        raise TimeoutError(f"job {job_id} is {state} after {timeout:.0f} s, not one of {', '.join(final)}:\n"
-                           f"{self.logs()}")
+
+    def slurmd(self, node: str) -> ProcessGroup:
+        """The handle on `node`'s slurmd (its pid is slurmd's own: `signal_leader` reaches it alone)."""
+        return self.daemons[f"slurmd {node}"]
+
+    def processes(self) -> dict[int, str]:
+        """pid -> command name of what this cluster runs in the hosts: its daemons, every slurmstepd with
+        its descendants, and every process a job started (it has SLURM_JOB_ID in its environment)."""
+        return _slurm_processes(self)
 
     def logs(self, lines: int = 30) -> str:
         """The tail of every daemon's log, for error messages."""
-        parts = []
-        for path in sorted(self.log_dir.glob("*.log")):
-            parts.append(f"--- {path} ---\n{_tail(path, lines)}")
-        return "\n".join(parts)
+        return "\n".join(f"--- {path} ---\n{_tail(path, lines)}" for path in sorted(self.log_dir.glob("*.log")))
 
 
 @contextmanager
-def running_slurm(hosts: HostCluster, root: Path, cpus: int = 2) -> Iterator[SlurmCluster]:
-    """A Slurm cluster on every host of the already-built `hosts`, for the duration of the block."""
+def running_slurm(cluster: HostCluster, root: Path, cpus: int = 2) -> Iterator[SlurmCluster]:
+    """A Slurm cluster on every host of the already-built `cluster`, for the duration of the block.
+
+    Each node has `cpus` CPUs (at most this machine's count: slurmd drains a node that has fewer than
+    configured). Start-up waits at most 60 s for every node to be idle; the RuntimeError quotes the logs.
+    """
     reason = can_run_slurm()
     if reason is not None:
         raise RuntimeError(reason)
     root = Path(root).resolve()
-    if root == hosts.base_dir or hosts.base_dir in root.parents:
-        raise ValueError(f"{root} is under {hosts.base_dir}, which each host sees differently: Slurm needs a "
+    if root == cluster.base_dir or cluster.base_dir in root.parents:
+        raise ValueError(f"{root} is under {cluster.base_dir}, which each host sees differently: Slurm needs a "
                          "directory every node shares")
     log_dir = root / "slurm-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    parent = root if len(str(root)) + len("/slurm-xxxxxxxx") + _LONGEST_SOCKET_NAME <= _MAX_SOCKET_PATH else None
-    run_dir = Path(tempfile.mkdtemp(prefix="slurm-", dir=parent))
     shared_dir = root / "slurm-shared"
     shared_dir.mkdir(exist_ok=True)
-    slurm = SlurmCluster(hosts, run_dir, log_dir, shared_dir, [host.name for host in hosts.hosts])
+    short_enough = len(str(root)) + len("/slurm-xxxxxxxx") + _LONGEST_SOCKET_NAME <= _MAX_SOCKET_PATH
+    run_dir = Path(tempfile.mkdtemp(prefix="slurm-", dir=root if short_enough else None))
+    run_dir.chmod(0o755)  # munged checks that every user can reach its socket; the secrets are 0700 inside
+    slurm = SlurmCluster(cluster, run_dir, log_dir, shared_dir, [host.name for host in cluster.hosts])
     try:
-        _write_files(slurm, min(cpus, os.cpu_count() or 1))
+        _write_files(slurm, max(1, min(cpus, os.cpu_count() or 1)))
         _start_munged(slurm)
         _start_slurm_daemons(slurm)
         yield slurm
@@ -204,24 +219,26 @@ def _write_files(slurm: SlurmCluster, cpus: int) -> None:
     for directory in ("state", "spool", "pids"):
         (run / directory).mkdir(mode=0o700)
     (run / "munge").mkdir(mode=0o755)  # munged wants its socket's directory searchable by every user
+    (run / "local").mkdir(mode=0o755)
+    slurm.node_local_dir.mkdir(mode=0o755)
     for name in slurm.nodes:
         (run / "spool" / name).mkdir(mode=0o700)
-        (run / "local" / name).mkdir(mode=0o1777, parents=True)
-    slurm.node_local_dir.mkdir()
+        (run / "local" / name).mkdir()
+        (run / "local" / name).chmod(0o1777)
     key = run / "munge" / "munge.key"
     key.touch(mode=0o600)
     key.write_bytes(secrets.token_bytes(1024))
-    (run / "plugstack.conf").write_text("")  # not the machine's /etc/slurm/plugstack.conf
+    (run / "plugstack.conf").write_text("")  # instead of the machine's /etc/slurm/plugstack.conf
     # slurmd loads a cgroup plugin even when no plugin in slurm.conf uses cgroups, and autodetection fails
-    # inside `ip netns exec` (it mounts a fresh /sys without /sys/fs/cgroup); the v1 plugin only loads.
+    # inside `ip netns exec` (it mounts a fresh /sys without /sys/fs/cgroup); the v1 plugin just loads.
     (run / "cgroup.conf").write_text("CgroupPlugin=cgroup/v1\n")
-    nodes = "\n".join(f"NodeName={name} NodeAddr={slurm.hosts.host(name).address} CPUs={cpus} State=UNKNOWN"
+    nodes = "\n".join(f"NodeName={name} NodeAddr={slurm.cluster.host(name).address} CPUs={cpus} State=UNKNOWN"
                       for name in slurm.nodes)
     logs = slurm.log_dir
     slurm.config.write_text(f"""\
 # Written by test/harness/slurm.py for one test run.
 ClusterName=harness
-SlurmctldHost={CONTROLLER}({slurm.hosts.host(CONTROLLER).address})
+SlurmctldHost={CONTROLLER}({slurm.cluster.host(CONTROLLER).address})
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -246,104 +263,121 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 SchedulerType=sched/builtin
 MpiDefault=none
-# Node-local scratch (PMIx's client directories are named by job and step only: a /tmp every node
-# shares would make the nodes' step daemons collide).
+# Node-local scratch: PMIx's client directories are named by uid, job and step only, so a /tmp that
+# every node shares makes the step daemons of different nodes collide (mpi/pmix fails to start).
 TmpFS={slurm.node_local_dir}
 ReturnToService=2
 JobRequeue=0
-# Short timeouts: a dead node is noticed, and its jobs ended, within about a minute.
+# Short timeouts: a node whose slurmd died is set DOWN, and its jobs ended, within about 20 s.
 SlurmdTimeout=10
 SlurmctldTimeout=10
 MessageTimeout=5
-InactiveLimit=0
-KillWait=5
-MinJobAge=300
 TCPTimeout=2
+KillWait=5
+InactiveLimit=0
+# Finished jobs stay visible to scontrol for 5 minutes.
+MinJobAge=300
 {nodes}
 PartitionName={PARTITION} Nodes={','.join(slurm.nodes)} Default=YES MaxTime=INFINITE State=UP
 """)
 
 
 def _start_munged(slurm: SlurmCluster) -> None:
+    """One munged for every node: its socket is a file each host reaches at the same path (slurm.conf names
+    one socket for all), and MUNGE credentials do not depend on where they are decoded."""
     munge = slurm.run_dir / "munge"
-    log = slurm.log_dir / "munged.log"
-    argv = [_binary_or_fail("munged"), "--foreground", "--force", f"--socket={slurm.munge_socket}",
-            f"--key-file={munge / 'munge.key'}", f"--pid-file={munge / 'munged.pid'}", f"--log-file={log}",
-            f"--seed-file={munge / 'munged.seed'}"]
-    slurm.daemons["munged"] = slurm.hosts.start(CONTROLLER, argv, env=_daemon_environment(slurm),
-                                                output=slurm.log_dir / "munged.out")
+    argv = [_binary_or_fail("munged"), "--foreground", f"--socket={slurm.munge_socket}",
+            f"--key-file={munge / 'munge.key'}", f"--pid-file={munge / 'munged.pid'}",
+            f"--log-file={slurm.log_dir / 'munged.log'}", f"--seed-file={munge / 'munged.seed'}"]
+    daemon = slurm.cluster.start(CONTROLLER, argv, env=_daemon_environment(slurm), output=slurm.log_dir / "munged.log")
+    slurm.daemons["munged"] = daemon
     deadline = time.monotonic() + _START_TIMEOUT_S
     while not slurm.munge_socket.is_socket():
-        if not slurm.daemons["munged"].alive() or time.monotonic() > deadline:
+        if not daemon.alive() or time.monotonic() > deadline:
             raise RuntimeError(f"munged did not create {slurm.munge_socket}:\n{slurm.logs()}")
         time.sleep(0.05)
 
 
 def _start_slurm_daemons(slurm: SlurmCluster) -> None:
     env = _daemon_environment(slurm)
-    slurm.daemons["slurmctld"] = slurm.hosts.start(
+    slurm.daemons["slurmctld"] = slurm.cluster.start(
         CONTROLLER, [_binary_or_fail("slurmctld"), "-D", "-i"], env=env, output=slurm.log_dir / "slurmctld.out")
     for name in slurm.nodes:
-        # Each host's processes have a mount namespace of their own: bind this node's scratch there.
+        # Every process started in a host has a mount namespace of its own: bind this node's scratch into
+        # slurmd's, which the step daemons and the job's processes inherit. slurmd is exec'd: the handle's
+        # pid is slurmd's.
         argv = ["sh", "-c", 'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh",
-                str(slurm.run_dir / "local" / name), str(slurm.node_local_dir), _binary_or_fail("slurmd"), "-D", "-N",
-                name]
-        slurm.daemons[f"slurmd {name}"] = slurm.hosts.start(name, argv, env=env,
-                                                            output=slurm.log_dir / f"slurmd-{name}.out")
+                str(slurm.run_dir / "local" / name), str(slurm.node_local_dir),
+                _binary_or_fail("slurmd"), "-D", "-N", name]
+        slurm.daemons[f"slurmd {name}"] = slurm.cluster.start(name, argv, env=env,
+                                                              output=slurm.log_dir / f"slurmd-{name}.out")
     deadline = time.monotonic() + _START_TIMEOUT_S
-    states: dict[str, str] | str = {}
     while True:
         dead = [label for label, daemon in slurm.daemons.items() if not daemon.alive()]
         if dead:
-            raise RuntimeError(f"{', '.join(dead)} exited during start-up:\n{slurm.logs()}")
+            said = "\n".join(f"--- {path} ---\n{_tail(path, 20)}" for label in dead
+                             if (path := slurm.log_dir / f"{label.replace(' ', '-')}.out").exists())
+            raise RuntimeError(f"{', '.join(dead)} exited during start-up:\n{slurm.logs()}\n{said}")
+        states: dict[str, str] | str
         try:
             states = slurm.node_states()
-        except RuntimeError as error:  # slurmctld not answering yet
+        except (RuntimeError, subprocess.TimeoutExpired) as error:  # slurmctld does not answer yet
             states = str(error)
         if isinstance(states, dict) and sorted(states) == sorted(slurm.nodes) and set(states.values()) == {"idle"}:
             return
         if time.monotonic() > deadline:
-            raise RuntimeError(f"the Slurm nodes are not all idle after {_START_TIMEOUT_S:.0f} s (sinfo: {states}):"
-                               f"\n{slurm.logs()}")
-        time.sleep(0.2)
+            raise RuntimeError(f"the Slurm nodes are not all idle {_START_TIMEOUT_S:.0f} s after start (sinfo: "
+                               f"{states}):\n{slurm.logs()}")
+        time.sleep(0.1)
 
 
 def _stop(slurm: SlurmCluster) -> None:
-    """Cancel every job, stop the daemons, then kill what Slurm left running in the hosts."""
+    """Cancel every job (waiting a little for them to end), stop the daemons (the slurmd's first, munged
+    last), then kill whatever Slurm left running in the hosts."""
     controller = slurm.daemons.get("slurmctld")
     if controller is not None and controller.alive():
-        with contextlib.suppress(subprocess.TimeoutExpired, RuntimeError):
-            jobs = slurm.check(["squeue", "-h", "-o", "%i"], timeout=10).split()
+        try:
+            jobs = slurm.check(CONTROLLER, ["squeue", "-h", "-o", "%i"], timeout=10).split()
             if jobs:
-                slurm.run(["scancel", "--full", *jobs], timeout=10)
-    for label in sorted(slurm.daemons, key=lambda label: ("slurmd" not in label, label == "munged")):
+                slurm.run(CONTROLLER, ["scancel", *jobs], timeout=10)
+                deadline = time.monotonic() + _STOP_TIMEOUT_S
+                while slurm.check(CONTROLLER, ["squeue", "-h", "-o", "%i"], timeout=10).split():
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.2)
+        except (RuntimeError, subprocess.TimeoutExpired):
+            pass  # the daemons are stopped and what is left is killed below anyway
+    order = sorted(slurm.daemons, key=lambda label: (not label.startswith("slurmd "), label == "munged"))
+    for label in order:
         slurm.daemons[label].stop(_STOP_TIMEOUT_S)
-    _kill_job_processes(slurm.hosts)
+    leftovers = sorted(_slurm_processes(slurm))
+    if leftovers:
+        survivors = signal_and_wait(leftovers, signal.SIGKILL, _STOP_TIMEOUT_S)
+        if survivors:
+            raise RuntimeError(f"Slurm processes survived SIGKILL: {survivors}")
 
 
-def _kill_job_processes(hosts: HostCluster) -> None:
-    """SIGKILL every slurmstepd in the hosts with its descendants, and every process there that a job
-    started (it has SLURM_JOB_ID in its environment), also those that left slurmstepd's tree."""
+def _slurm_processes(slurm: SlurmCluster) -> dict[int, str]:
     in_hosts: set[int] = set()
-    for host in hosts.hosts:
-        listed = subprocess.run(["ip", "netns", "pids", host.namespace], capture_output=True, text=True, check=False)
+    for host in slurm.cluster.hosts:
+        listed = subprocess.run(["ip", "netns", "pids", host.namespace], capture_output=True, text=True,
+                                check=False)
         in_hosts.update(int(pid) for pid in listed.stdout.split() if pid.isdigit())
     table = read_process_table()
-    doomed: set[int] = set()
+    found = {daemon.pid for daemon in slurm.daemons.values() if daemon.alive()}
     for pid in in_hosts:
-        if _is_step_daemon(pid):
-            doomed |= {pid} | descendants(table, pid)
+        if _command_name(pid) == "slurmstepd":
+            found |= {pid} | descendants(table, pid)
         elif _started_by_a_job(pid):
-            doomed.add(pid)
-    if doomed:
-        signal_and_wait(sorted(doomed), signal.SIGKILL, _STOP_TIMEOUT_S)
+            found.add(pid)
+    return {pid: name for pid in sorted(found) if (name := _command_name(pid)) is not None}
 
 
-def _is_step_daemon(pid: int) -> bool:
+def _command_name(pid: int) -> str | None:
     try:
-        return Path(f"/proc/{pid}/comm").read_text().strip() == "slurmstepd"
+        return Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
-        return False
+        return None
 
 
 def _started_by_a_job(pid: int) -> bool:
@@ -354,7 +388,7 @@ def _started_by_a_job(pid: int) -> bool:
 
 
 def _daemon_environment(slurm: SlurmCluster) -> dict[str, str]:
-    return {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin") + ":/usr/sbin:/sbin",
+    return {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin") + ":/usr/sbin:/sbin",
             "SLURM_CONF": str(slurm.config), "LANG": "C", "LC_ALL": "C"}
 
 
