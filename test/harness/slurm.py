@@ -10,8 +10,9 @@ daemons listen only inside the hosts' network namespaces (their `eth0` on the pr
 loopback).
 
 Files: everything a run needs (key, config, state, per-node spool, sockets, pid files) is in a
-fresh directory under `root` (or, when `root`'s path is too long for the Unix sockets Slurm and
-MUNGE make there, under the system temporary directory), removed on exit. The daemons' logs are in
+fresh directory under `root` (or under the system temporary directory when `root`'s path is too
+long for the Unix sockets Slurm and MUNGE make there, or not searchable by every user, as pytest's
+directories are not), removed on exit. The daemons' logs are in
 `root/slurm-logs/` and stay, for the test's post-mortem. `root` must not be under the cluster's
 `base_dir`: each host sees its own directory there, and Slurm's shared state and the job
 directory (`SlurmCluster.shared_dir`) must be the same on every node, as on a real cluster's NFS.
@@ -27,6 +28,7 @@ import os
 import secrets
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -64,12 +66,12 @@ def can_run_slurm() -> str | None:
         return "a Slurm cluster on namespace hosts needs 'ip' and 'unshare' (apt-get install iproute2 util-linux)"
     if _binary("munged") is None:
         return "a Slurm cluster needs munged (apt-get install munge)"
-    for daemon, package in (("slurmctld", "slurmctld"), ("slurmd", "slurmd")):
+    for daemon in ("slurmctld", "slurmd"):
         if _binary(daemon) is None:
-            return f"a Slurm cluster needs {daemon} (apt-get install slurm-wlm, or {package})"
+            return f"a Slurm cluster needs {daemon} (apt-get install slurm-wlm munge)"
     for client in ("sbatch", "srun", "squeue", "scancel", "sinfo", "scontrol"):
         if shutil.which(client) is None:
-            return f"a Slurm cluster needs the client {client} (apt-get install slurm-client)"
+            return f"a Slurm cluster needs the client {client} (apt-get install slurm-wlm, or slurm-client)"
     return None
 
 
@@ -198,8 +200,7 @@ def running_slurm(cluster: HostCluster, root: Path, cpus: int = 2) -> Iterator[S
     log_dir.mkdir(parents=True, exist_ok=True)
     shared_dir = root / "slurm-shared"
     shared_dir.mkdir(exist_ok=True)
-    short_enough = len(str(root)) + len("/slurm-xxxxxxxx") + _LONGEST_SOCKET_NAME <= _MAX_SOCKET_PATH
-    run_dir = Path(tempfile.mkdtemp(prefix="slurm-", dir=root if short_enough else None))
+    run_dir = Path(tempfile.mkdtemp(prefix="slurm-", dir=root if _fits_sockets(root) else None))
     run_dir.chmod(0o755)  # munged checks that every user can reach its socket; the secrets are 0700 inside
     slurm = SlurmCluster(cluster, run_dir, log_dir, shared_dir, [host.name for host in cluster.hosts])
     try:
@@ -212,6 +213,15 @@ def running_slurm(cluster: HostCluster, root: Path, cpus: int = 2) -> Iterator[S
             _stop(slurm)
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _fits_sockets(root: Path) -> bool:
+    """Whether the run's Unix sockets can live under `root`: short enough a path for sun_path, and every
+    directory on the way searchable by every user (munged refuses a socket others cannot reach; pytest's
+    /tmp/pytest-of-root is 0700). Otherwise they go under the system temporary directory."""
+    if len(str(root)) + len("/slurm-xxxxxxxx") + _LONGEST_SOCKET_NAME > _MAX_SOCKET_PATH:
+        return False
+    return all(directory.stat().st_mode & stat.S_IXOTH for directory in (root, *root.parents))
 
 
 def _write_files(slurm: SlurmCluster, cpus: int) -> None:
