@@ -23,7 +23,7 @@ from harness.slurm import CONTROLLER, SlurmCluster, can_run_slurm, running_slurm
 
 NODES = ["algo-1", "algo-2"]
 #: How long the controller may take to notice a node whose slurmd died and end its job (SlurmdTimeout=10:
-#: measured here 15-17 s).
+#: measured here 15-18 s, for a dead slurmd and for a whole dead host alike).
 DEAD_NODE_BOUND_S = 45.0
 
 RECORD = """\
