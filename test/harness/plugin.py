@@ -20,6 +20,7 @@ from harness.framework_images import build_image, build_seconds
 from harness.hosts import HostCluster, can_make_hosts
 from harness.postgres import PostgresServer, can_run_postgres, running_postgres
 from harness.s3_server import S3Server, running_s3_server
+from harness.slurm import SlurmCluster, can_run_slurm, running_slurm
 
 #: What the session spent where, shown in pytest's summary (the suite has a CI time budget).
 timings: dict[str, float] = {}
@@ -112,6 +113,16 @@ def namespace_hosts(tmp_path: Path) -> Iterator[HostCluster]:
         pytest.skip(reason)
     with HostCluster(2, tmp_path, start_sshd=False) as hosts:
         yield hosts
+
+
+@pytest.fixture
+def slurm_cluster(tmp_path: Path) -> Iterator[SlurmCluster]:
+    """A Slurm cluster on two namespace hosts: slurmctld on algo-1, a slurmd on algo-1 and algo-2."""
+    reason = can_run_slurm()
+    if reason is not None:
+        pytest.skip(reason)
+    with HostCluster(2, tmp_path, start_sshd=False) as hosts, running_slurm(hosts, tmp_path) as slurm:
+        yield slurm
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
