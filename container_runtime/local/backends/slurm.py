@@ -79,7 +79,7 @@ class SlurmBackend(Backend):
             where = f"partition {self.partition}" if self.partition else "the default partition"
             raise LocalModeError(f"instance count {host_count}: {where} has {nodes} node(s)")
         if jobs_dir is not None:
-            self._check_shared(jobs_dir)
+            self._check_shared(jobs_dir, host_count)
 
     def hosts(self, layout: JobLayout, hosts: Sequence[str]) -> HostSet:
         return SlurmHosts(self, layout, hosts)
@@ -113,23 +113,26 @@ class SlurmBackend(Backend):
             raise LocalModeError(f"partition {self.partition or '(default)'!r}: Slurm knows {known}")
         return sizes[chosen]
 
-    def _check_shared(self, jobs_dir: Path) -> None:
-        """A file written here must be read on a node: the job dir must be on a filesystem the nodes share."""
+    def _check_shared(self, jobs_dir: Path, host_count: int) -> None:
+        """A file written here must be read on as many nodes as the job takes: the job dir must be on a
+        filesystem the nodes share."""
         jobs_dir.mkdir(parents=True, exist_ok=True)
         token = secrets.token_hex(8)
         probe = jobs_dir / f".slurm-probe-{token}"
         probe.write_text(token)
         try:
-            seen = slurm("srun", "--nodes", "1", "--ntasks", "1", "--quiet", *self._partition_option(),
-                         "cat", str(probe), what=f"reading {probe} on a Slurm node")
+            seen = slurm("srun", "--nodes", str(host_count), "--ntasks-per-node", "1", "--quiet",
+                         *self._partition_option(), "cat", str(probe), what=f"reading {probe} on the Slurm nodes")
         except LocalModeError as error:
-            raise LocalModeError(f"jobs dir {jobs_dir} is not readable on the Slurm nodes ({error}); "
-                                 "put it on a filesystem they share (--home)") from None
+            if "No such file" not in str(error):
+                raise LocalModeError(f"jobs dir {jobs_dir}: could not check that the Slurm nodes share it: {error}") \
+                    from None
+            seen = ""
         finally:
             probe.unlink(missing_ok=True)
-        if seen.strip() != token:
-            raise LocalModeError(f"jobs dir {jobs_dir} is not on a filesystem the Slurm nodes share: a node read "
-                                 "another file at that path; choose a shared one (--home)")
+        if seen.split() != [token] * host_count:
+            raise LocalModeError(f"jobs dir {jobs_dir} is not on a filesystem the Slurm nodes share (a file written "
+                                 "here was not there on every node): choose a shared one with --home")
 
     def _partition_option(self) -> list[str]:
         return ["--partition", self.partition] if self.partition else []
