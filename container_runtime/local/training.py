@@ -304,7 +304,9 @@ def _verdict(
     failures = [host for host in hosts if exit_codes.get(host) != 0]
     if not failures:
         return JobStatus.COMPLETED, None
-    host = failures[0]
+    # The cause, not its echo: a host that failed on its own comes before one its engine then stopped
+    # (128 + N: a signal, such as Slurm's --kill-on-bad-exit ending the others).
+    host = min(failures, key=lambda name: (exit_codes.get(name, 1) >= 128, hosts.index(name)))
     reason = failure_reason(layout.host_base(host))
     return JobStatus.FAILED, f"{host}: {reason or f'train exited with code {exit_codes.get(host)}'}"
 

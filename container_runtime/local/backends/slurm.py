@@ -119,7 +119,7 @@ class SlurmBackend(Backend):
         jobs_dir.mkdir(parents=True, exist_ok=True)
         token = secrets.token_hex(8)
         probe = jobs_dir / f".slurm-probe-{token}"
-        probe.write_text(token)
+        probe.write_text(token + "\n")
         try:
             seen = slurm("srun", "--nodes", str(host_count), "--ntasks-per-node", "1", "--quiet",
                          *self._partition_option(), "cat", str(probe), what=f"reading {probe} on the Slurm nodes")
