@@ -58,9 +58,13 @@ def run_training(job: TrainingJob) -> JobResult:
 
 def make_contract_dirs(config: TrainingConfig) -> None:
     """The directories the SageMaker platform guarantees a script: made when a hand-made base dir,
-    a volume or an SDK's mount lacks them, so `SM_MODEL_DIR` and friends always exist."""
+    a volume or an SDK's mount lacks them, so `SM_MODEL_DIR` and friends always exist. The checkpoint
+    dir only when checkpointing is configured (checkpointconfig.json), as the platform does."""
     paths = config.paths
-    for directory in (paths.model, paths.output_data, paths.output_intermediate, config.checkpoint_dir):
+    directories = [paths.model, paths.output_data, paths.output_intermediate]
+    if paths.config_file("checkpointconfig.json").is_file():
+        directories.append(config.checkpoint_dir)
+    for directory in directories:
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as error:

@@ -106,13 +106,14 @@ def test_train_makes_the_contract_directories_a_bare_base_dir_lacks(tmp_path: Pa
         "import os\n"
         "for name in ('SM_MODEL_DIR', 'SM_OUTPUT_DATA_DIR', 'SM_OUTPUT_INTERMEDIATE_DIR'):\n"
         "    open(os.path.join(os.environ[name], 'written'), 'w').write(name)\n"
-        "open('/'.join([os.environ['SM_MODEL_DIR'], '..', 'checkpoints', 'seen']), 'w').close()\n"
+        "open(os.path.join(os.environ['SM_CHECKPOINT_DIR'], 'seen'), 'w').close()\n"
     )
     (base / "input" / "config" / "hyperparameters.json").write_text(json.dumps({"sagemaker_program": '"save.py"'}))
+    (base / "input" / "config" / "checkpointconfig.json").write_text(json.dumps({"LocalPath": str(base / "ckpt")}))
     job = JobDir(base)
     result = job.run()
     assert result.returncode == 0, result.stderr
     with tarfile.open(base / "output" / "model.tar.gz") as archive:
         assert archive.getnames() == ["written"]
     assert (base / "output" / "intermediate" / "written").exists()
-    assert (base / "checkpoints" / "seen").exists()
+    assert (base / "ckpt" / "seen").exists()

@@ -82,7 +82,7 @@ def test_bad_backend_input_is_one_line_and_creates_nothing(daemon: DockerDaemon,
     cases = {
         ("--backend", "docker"): "error: --backend docker needs --image",
         ("--image", "container-runtime/chainer:cpu"): "error: image 'container-runtime/chainer:cpu' applies only to --backend docker",
-        ("--backend", "kubernetes"): "error: backend 'kubernetes': choose local or docker",
+        ("--backend", "kubernetes"): "error: backend 'kubernetes': choose local, process, netns, docker or slurm",
         ("--backend", "docker", "--image", "no-such/image:1"): "error: image 'no-such/image:1' is not on this Docker daemon",
         ("--backend", "docker", "--image", "Bad Image"): "error: image 'Bad Image': not a Docker image reference",
     }
