@@ -9,10 +9,13 @@ a container it is the image's `train` or `serve`.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
+
+from container_runtime.local.errors import LocalModeError
 
 RuntimeCommand = Literal["train", "serve"]
 #: Variables of another job that must never leak into this one's hosts.
@@ -47,3 +50,18 @@ def endpoint_environment(environment: Mapping[str, str], base_dir: Path, *, has_
         env["SAGEMAKER_SUBMIT_DIRECTORY"] = str(base_dir / "code")
     env["SAGEMAKER_BASE_DIR"] = str(base_dir)
     return env
+
+
+def run_client(argv: Sequence[str], *, what: str, engine: str, timeout: float,
+               env: Mapping[str, str] | None = None) -> str:
+    """Run an engine's client (docker, sbatch, squeue...) with an argument list: its stdout, or one
+    LocalModeError line naming `what` failed and the engine's own reason."""
+    try:
+        result = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout,
+                                env=dict(env) if env is not None else None, stdin=subprocess.DEVNULL, check=False)
+    except subprocess.TimeoutExpired:
+        raise LocalModeError(f"{what}: {engine} did not answer within {timeout:g} s") from None
+    if result.returncode != 0:
+        reason = " ".join(result.stderr.split()) or f"exit status {result.returncode}"
+        raise LocalModeError(f"{what}: {reason}")
+    return result.stdout

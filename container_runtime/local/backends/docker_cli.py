@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from container_runtime.local.backends.commands import clean_environment
+from container_runtime.local.backends.commands import clean_environment, run_client
 from container_runtime.local.errors import LocalModeError
 
 TIMEOUT_SECONDS = 120.0
@@ -43,15 +42,8 @@ def docker_executable() -> str:
 def docker(*args: str, timeout: float = TIMEOUT_SECONDS, env: Mapping[str, str] | None = None,
            what: str | None = None) -> str:
     """Run `docker ARGS...`; its stdout, or a LocalModeError naming `what` failed and docker's reason."""
-    try:
-        result = subprocess.run([docker_executable(), *args], capture_output=True, text=True, timeout=timeout,
-                                env=dict(env) if env is not None else None, stdin=subprocess.DEVNULL, check=False)
-    except subprocess.TimeoutExpired:
-        raise LocalModeError(f"{what or 'docker ' + args[0]}: docker did not answer within {timeout:g} s") from None
-    if result.returncode != 0:
-        reason = " ".join(result.stderr.split()) or f"exit status {result.returncode}"
-        raise LocalModeError(f"{what or 'docker ' + args[0]}: {reason}")
-    return result.stdout
+    return run_client([docker_executable(), *args], what=what or f"docker {args[0]}", engine="docker",
+                      timeout=timeout, env=env)
 
 
 def check_image(image: str) -> None:

@@ -18,7 +18,6 @@ import os
 import secrets
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -28,6 +27,7 @@ from types import TracebackType
 from typing import IO
 
 from container_runtime.local.backends.base import Backend, HostLaunch, HostProcess, HostSet
+from container_runtime.local.backends.commands import run_client
 from container_runtime.local.errors import LocalModeError
 from container_runtime.local.layout import JobLayout
 
@@ -47,15 +47,7 @@ def slurm(*args: str, timeout: float = TIMEOUT_SECONDS, env: Mapping[str, str] |
     program = shutil.which(args[0])
     if program is None:
         raise LocalModeError(f"--backend slurm needs Slurm's {args[0]} on PATH (Debian: apt-get install slurm-client)")
-    try:
-        result = subprocess.run([program, *args[1:]], capture_output=True, text=True, timeout=timeout,
-                                env=dict(env) if env is not None else None, stdin=subprocess.DEVNULL, check=False)
-    except subprocess.TimeoutExpired:
-        raise LocalModeError(f"{what or args[0]}: Slurm did not answer within {timeout:g} s") from None
-    if result.returncode != 0:
-        reason = " ".join(result.stderr.split()) or f"exit status {result.returncode}"
-        raise LocalModeError(f"{what or args[0]}: {reason}")
-    return result.stdout
+    return run_client([program, *args[1:]], what=what or args[0], engine="Slurm", timeout=timeout, env=env)
 
 
 class SlurmBackend(Backend):

@@ -51,6 +51,15 @@ def script(slurm: SlurmCluster, name: str, text: str) -> str:
     return str(path)
 
 
+def start_stoppable_job(slurm: SlurmCluster, job: str) -> subprocess.Popen[str]:
+    """The CLI running a 2-node job that trains until SIGTERM, on the login node, its output piped."""
+    command = slurm.client(CONTROLLER, [*cli_command(), "--home", str(slurm.shared_dir / "home"), "run",
+                                        script(slurm, "stoppable.py", STOPPABLE), "--backend", "slurm",
+                                        "--instance-count", "2", "--job-name", job])
+    return subprocess.Popen(command, env=slurm.environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+
 def record(slurm: SlurmCluster, job: str) -> dict[str, Any]:
     return json.loads((slurm.shared_dir / "home" / "jobs" / job / "describe.json").read_text())
 
@@ -81,11 +90,7 @@ def test_a_failing_node_fails_the_job_with_its_failure_file_as_the_reason(slurm_
 
 
 def test_ctrl_c_cancels_with_sigterm_first_so_scripts_can_checkpoint(slurm_cluster: SlurmCluster) -> None:
-    command = slurm_cluster.client(CONTROLLER, [*cli_command(), "--home", str(slurm_cluster.shared_dir / "home"),
-                                               "run", script(slurm_cluster, "stoppable.py", STOPPABLE),
-                                               "--backend", "slurm", "--instance-count", "2", "--job-name", "stopped"])
-    process = subprocess.Popen(command, env=slurm_cluster.environment(), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = start_stoppable_job(slurm_cluster, "stopped")
     assert process.stdout is not None
     training: set[str] = set()
     seen = []
@@ -125,11 +130,7 @@ def test_an_mpi_job_starts_its_ranks_through_slurm_with_no_sshd(slurm_cluster: S
 
 
 def test_a_node_whose_slurmd_dies_fails_the_job_within_a_bound(slurm_cluster: SlurmCluster) -> None:
-    command = slurm_cluster.client(CONTROLLER, [*cli_command(), "--home", str(slurm_cluster.shared_dir / "home"),
-                                               "run", script(slurm_cluster, "stoppable.py", STOPPABLE),
-                                               "--backend", "slurm", "--instance-count", "2", "--job-name", "lost"])
-    process = subprocess.Popen(command, env=slurm_cluster.environment(), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = start_stoppable_job(slurm_cluster, "lost")
     assert process.stdout is not None
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
