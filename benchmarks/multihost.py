@@ -11,6 +11,12 @@ Reported: medians, the overhead (train minus script), and train against bare mpi
 is an overhead under 3 s; the runtime we replace sleeps at least 30 s on every such job.
 
     sudo python benchmarks/multihost.py [--runs 5]
+    sudo python benchmarks/multihost.py --slurm [--runs 5]
+
+`--slurm` measures local mode's `slurm` backend on a real Slurm cluster on the same namespace hosts
+(the test harness's slurmctld and slurmd's): `container-runtime run --backend slurm` of a 2-node job
+against the same trivial script under a bare `srun -N2` from the login node; the goal is at most
+1.5 s more than the bare `srun`.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from harness.cluster_jobs import ClusterJob  # noqa: E402
 from harness.hosts import HostCluster, can_make_hosts  # noqa: E402
 
 GOAL_SECONDS = 3.0
+SLURM_GOAL_SECONDS = 1.5
 SCRIPT = "from mpi4py import MPI\nprint('rank', MPI.COMM_WORLD.Get_rank(), 'of', MPI.COMM_WORLD.Get_size())\n"
 
 
@@ -59,13 +66,62 @@ def time_command(cluster: HostCluster, host: str, argv: list[str]) -> float:
     return elapsed
 
 
+def slurm_mode(runs: int) -> int:
+    """local mode's slurm backend against a bare srun of the same script, on a real Slurm cluster."""
+    from harness.local_cli import cli_command
+    from harness.slurm import CONTROLLER, can_run_slurm, running_slurm
+
+    reason = can_run_slurm()
+    if reason is not None:
+        raise SystemExit(reason)
+    trivial = "import os\nprint('hello from', os.environ.get('SM_CURRENT_HOST', os.environ.get('SLURMD_NODENAME')))\n"
+    with tempfile.TemporaryDirectory() as scratch, HostCluster(2, Path(scratch), start_sshd=False) as cluster, \
+            running_slurm(cluster, Path(scratch)) as slurm:
+        script = slurm.shared_dir / "trivial.py"
+        script.write_text(trivial)
+        home = slurm.shared_dir / "home"
+
+        def timed(argv: list[str]) -> float:
+            started = time.perf_counter()
+            result = slurm.run(CONTROLLER, argv, timeout=120)
+            elapsed = time.perf_counter() - started
+            if result.returncode != 0:
+                raise SystemExit(f"{argv[0]} failed:\n{result.stdout}\n{result.stderr}")
+            return elapsed
+
+        local_mode = [*cli_command(), "--home", str(home), "run", str(script), "--backend", "slurm",
+                      "--instance-count", "2", "-e", "SM_PACKAGE_ARTIFACTS=false"]
+        bare = ["srun", "-N2", "--ntasks-per-node=1", sys.executable, str(script)]
+        timed(local_mode)  # warm the caches
+        ours, srun = [], []
+        for _ in range(runs):
+            ours.append(timed(local_mode))
+            srun.append(timed(bare))
+    ours_s, srun_s = statistics.median(ours), statistics.median(srun)
+    report = {
+        "runs": runs,
+        "local_mode_slurm_2_nodes_s": round(ours_s, 3),
+        "bare_srun_2_nodes_s": round(srun_s, 3),
+        "overhead_s": round(ours_s - srun_s, 3),
+        "goal_overhead_s": SLURM_GOAL_SECONDS,
+    }
+    print(json.dumps(report, indent=2))
+    passed = ours_s - srun_s <= SLURM_GOAL_SECONDS
+    print(f"{'PASS' if passed else 'FAIL'} slurm backend overhead {ours_s - srun_s:.2f} s over bare srun "
+          f"(goal <= {SLURM_GOAL_SECONDS} s)")
+    return 0 if passed else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--slurm", action="store_true", help="the slurm backend against bare srun")
     args = parser.parse_args()
     reason = can_make_hosts()
     if reason is not None:
         raise SystemExit(reason)
+    if args.slurm:
+        return slurm_mode(args.runs)
     if shutil.which("mpirun") is None:
         raise SystemExit("needs Open MPI's mpirun (apt-get install openmpi-bin)")
 

@@ -34,7 +34,7 @@ from container_runtime.local.layout import JobLayout
 CLIENTS = ("sbatch", "squeue", "scancel", "sinfo", "srun")
 TIMEOUT_SECONDS = 60.0
 #: How often this side looks for a node's exit status, and asks Slurm whether the job still runs.
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.1
 SQUEUE_EVERY_SECONDS = 2.0
 #: Exit status reported for a node whose `train` never reported one (the node or its step died).
 LOST_NODE_STATUS = 1
