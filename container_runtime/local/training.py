@@ -312,14 +312,21 @@ def _verdict(
 
 
 def failure_reason(host_base: Path) -> str | None:
-    """The host's contractual `output/failure` on one line, cut as SageMaker cuts FailureReason."""
+    """The host's contractual `output/failure` on one line, at most FAILURE_REASON_CHARACTERS long."""
     try:
         text = (host_base / "output" / "failure").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
     reason = " ".join(text.split())
+    if len(reason) > FAILURE_REASON_CHARACTERS and '\nCommand "' in text:
+        # The contract's `ExitCode / ErrorMessage / Command` text: the command line (mpirun's is long)
+        # matters least, and the error message's last lines most.
+        reason = " ".join(text[: text.rindex('\nCommand "')].split())
     if len(reason) > FAILURE_REASON_CHARACTERS:
-        reason = reason[: FAILURE_REASON_CHARACTERS - 3] + "..."
+        # The kind of failure opens the text and the error itself (a traceback's last line, the failing
+        # rank's) closes it: keep both ends.
+        head = FAILURE_REASON_CHARACTERS // 3
+        reason = reason[:head] + " ... " + reason[-(FAILURE_REASON_CHARACTERS - head - 5):]
     return reason or None
 
 

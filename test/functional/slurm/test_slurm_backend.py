@@ -5,6 +5,7 @@ share, exactly as a user on a cluster would run it."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from harness.example_data import make_example_data
 from harness.jobs import SCRIPTS
 from harness.local_cli import cli_command
 from harness.slurm import CONTROLLER, SlurmCluster
@@ -200,3 +202,57 @@ def test_without_slurms_clients_the_backend_says_what_to_install(tmp_path: Path)
                        env={"PATH": str(Path(sys.executable).parent)})
     assert result.returncode == 2
     assert result.stderr.startswith("error: --backend slurm needs Slurm's sbatch, squeue, scancel, sinfo, srun on PATH")
+
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+#: One ChainerMN PrintReport row as mpirun relays it, with the host prefix: rank, epoch, validation accuracy.
+CHAINER_ROW = re.compile(r"\[\d+,(\d+)\]<stdout>:\x1b\[J(\d+)\s+\S+\s+\S+\s+\S+\s+(\S+)\s+\S+\s*$", re.MULTILINE)
+
+
+@pytest.mark.slow
+def test_chainermn_mnist_on_two_slurm_nodes_reaches_90_percent(slurm_cluster: SlurmCluster) -> None:
+    pytest.importorskip("chainer")
+    pytest.importorskip("mpi4py")
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    data = make_example_data(EXAMPLES / "chainer" / "make_data.py", slurm_cluster.shared_dir / "data", "--only",
+                             "mnist") / "mnist"
+    result = cli(slurm_cluster, "run", "mnist_chainermn.py", "--source-dir", str(EXAMPLES / "chainer"),
+                 "--framework", "chainer", "--backend", "slurm", "--instance-count", "2",
+                 "-H", "epochs=4", "-H", "batch-size=64", "-H", "communicator=naive",
+                 "-c", f"train={data / 'train'}", "-c", f"test={data / 'test'}", "--job-name", "chainermn",
+                 timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr
+    assert "-mca plm slurm" in result.stdout and "Started sshd" not in result.stdout
+    rows = CHAINER_ROW.findall(result.stdout)
+    assert [int(epoch) for _, epoch, _ in rows] == [1, 2, 3, 4], result.stdout[-3000:]
+    assert float(rows[-1][2]) >= 0.9
+    assert record(slurm_cluster, "chainermn")["ModelArtifacts"]["S3ModelArtifacts"].endswith("model.tar.gz")
+
+
+@pytest.mark.slow
+def test_tensorflow_multi_worker_on_two_slurm_nodes(slurm_cluster: SlurmCluster) -> None:
+    pytest.importorskip("tensorflow")
+    pytest.importorskip("sklearn")
+    data = make_example_data(EXAMPLES / "tensorflow" / "make_data.py", slurm_cluster.shared_dir / "data") \
+        / "regression"
+    result = cli(slurm_cluster, "run", "train_multi_worker.py", "--source-dir", str(EXAMPLES / "tensorflow"),
+                 "--framework", "tensorflow", "--backend", "slurm", "--instance-count", "2",
+                 "-H", "sagemaker_multi_worker_mirrored_strategy_enabled=true", "-H", "epochs=3",
+                 "-H", "batch_size=16", "-c", f"train={data / 'train'}", "-c", f"test={data / 'test'}",
+                 "-e", "TF_CPP_MIN_LOG_LEVEL=2", "--job-name", "tf-workers", timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr
+    assert "algo-1 | " in result.stdout and "task worker:0 of 2 worker(s), chief: True" in result.stdout
+    assert "task worker:1 of 2 worker(s), chief: False" in result.stdout
+    assert record(slurm_cluster, "tf-workers")["TrainingJobStatus"] == "Completed"
+
+
+def test_a_rank_that_raises_on_node_2_fails_the_job_everywhere_naming_the_rank(slurm_cluster: SlurmCluster) -> None:
+    pytest.importorskip("mpi4py")
+    result = cli(slurm_cluster, "run", str(SCRIPTS / "mpi_hosts.py"), "--backend", "slurm", "--instance-count", "2",
+                 "-H", "sagemaker_mpi_enabled=true", "-H", "raise-on=algo-2", "--job-name", "rank-fails", timeout=240)
+    assert result.returncode == 1, result.stdout[-4000:] + result.stderr
+    described = record(slurm_cluster, "rank-fails")
+    assert described["TrainingJobStatus"] == "Failed"
+    assert "rank 1 on algo-2 failed on purpose" in described["FailureReason"]
+    assert all(host["ExitCode"] != 0 for host in described["Hosts"].values())
