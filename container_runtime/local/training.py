@@ -35,6 +35,8 @@ from container_runtime.local.status import JobStatus
 
 STATUS_INTERVAL = 30.0
 STOP_GRACE_SECONDS = 30.0
+#: `train`'s exit codes when a stop signal ended it: 128 + SIGTERM, 128 + SIGINT.
+STOP_EXIT_CODES = frozenset({128 + signal.SIGTERM, 128 + signal.SIGINT})
 #: SageMaker keeps this much of a job's output/failure as its FailureReason.
 FAILURE_REASON_CHARACTERS = 1024
 
@@ -304,6 +306,12 @@ def _verdict(
     failures = [host for host in hosts if exit_codes.get(host) != 0]
     if not failures:
         return JobStatus.COMPLETED, None
+    stops = {exit_codes.get(host) for host in failures}
+    if stops <= STOP_EXIT_CODES:
+        # Every host that did not finish was stopped by a signal from outside the job (an engine's
+        # `scancel`, a `kill`): the job was stopped, not failed.
+        signals = " or ".join(sorted(signal.Signals(code - 128).name for code in stops if code is not None))
+        return JobStatus.STOPPED, f"stopped from outside the job ({signals} to {', '.join(failures)})"
     # The cause, not its echo: a host that failed on its own comes before one its engine then stopped
     # (128 + N: a signal, such as Slurm's --kill-on-bad-exit ending the others).
     host = min(failures, key=lambda name: (exit_codes.get(name, 1) >= 128, hosts.index(name)))

@@ -256,3 +256,26 @@ def test_a_rank_that_raises_on_node_2_fails_the_job_everywhere_naming_the_rank(s
     assert described["TrainingJobStatus"] == "Failed"
     assert "rank 1 on algo-2 failed on purpose" in described["FailureReason"]
     assert all(host["ExitCode"] != 0 for host in described["Hosts"].values())
+
+
+def test_an_outside_scancel_during_training_stops_the_job(slurm_cluster: SlurmCluster) -> None:
+    """Someone runs `scancel --signal=TERM` on the job: the scripts' handlers run and the record says Stopped."""
+    process = start_stoppable_job(slurm_cluster, "cancelled")
+    assert process.stdout is not None
+    training: set[str] = set()
+    deadline = time.monotonic() + 120
+    while len(training) < 2 and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if "| training on " in line:
+            training.add(line.split()[0])
+    job_id = json.loads((slurm_cluster.shared_dir / "home" / "jobs" / "cancelled" / "describe.json").read_text())[
+        "SlurmJobId"]
+    slurm_cluster.check(CONTROLLER, ["scancel", "--signal=TERM", job_id])
+    output, _ = process.communicate(timeout=60)
+    described = record(slurm_cluster, "cancelled")
+    assert described["TrainingJobStatus"] == "Stopped", output
+    assert described["FailureReason"].startswith("stopped from outside the job (SIGTERM to ")
+    for host in ("algo-1", "algo-2"):
+        assert (slurm_cluster.shared_dir / "home" / "jobs" / "cancelled" / "hosts" / host / "model"
+                / "stopped-by-sigterm").exists(), host
+    assert process.returncode == 130
