@@ -272,6 +272,8 @@ JobCompType=jobcomp/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 SchedulerType=sched/builtin
+# Schedule batch jobs as soon as they are submitted (Slurm defers them up to 3 s by default).
+SchedulerParameters=batch_sched_delay=0
 MpiDefault=none
 # Node-local scratch: PMIx's client directories are named by uid, job and step only, so a /tmp that
 # every node shares makes the step daemons of different nodes collide (mpi/pmix fails to start).
