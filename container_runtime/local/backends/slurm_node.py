@@ -15,11 +15,18 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from container_runtime.local.backends.commands import runtime_command
 
 MODULE = "container_runtime.local.backends.slurm_node"
+#: How often a node asks Slurm whether its job still runs.
+WATCH_SECONDS = 5.0
+#: Job states in which nothing of the job should run any more.
+GONE_STATES = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL",
+               "DEADLINE", "PREEMPTED")
 
 
 def batch(argv: list[str] | None = None) -> None:
@@ -44,12 +51,38 @@ def node(job_dir: Path) -> int:
         # Our handlers are not inherited: train starts with the default ones, and installs its own.
         train = subprocess.Popen(runtime_command("train"), env=env, stdin=subprocess.DEVNULL, stdout=output,
                                  stderr=subprocess.STDOUT)
+        job_id = os.environ.get("SLURM_JOB_ID", "")
+        if job_id:
+            threading.Thread(target=_end_when_the_job_is_over, args=(job_id, train), daemon=True).start()
         code = train.wait()
     status = 128 - code if code < 0 else code
     partial = streams / f".{host}.exit.partial"
     partial.write_text(f"{status}\n")
     os.replace(partial, streams / f"{host}.exit")
     return status
+
+
+def _end_when_the_job_is_over(job_id: str, train: subprocess.Popen[bytes]) -> None:
+    """When this node's slurmd dies, Slurm ends the job (NODE_FAIL) but cannot reach this node's step:
+    its train would run on. Ask the controller now and then; once the job is over, end train (SIGTERM,
+    then SIGKILL after the grace) so nothing of the job is left running here."""
+    while train.poll() is None:
+        time.sleep(WATCH_SECONDS)
+        try:
+            state = subprocess.run(["squeue", "--noheader", "--jobs", job_id, "--format", "%T"], capture_output=True,
+                                   text=True, timeout=10, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            continue  # the controller cannot be asked: nothing is known, so nothing is done
+        if state.returncode == 0 and state.stdout.strip() not in ("", *GONE_STATES):
+            continue
+        if state.returncode != 0 and "Invalid job id" not in state.stderr:
+            continue
+        train.send_signal(signal.SIGTERM)
+        try:
+            train.wait(float(os.environ.get("SM_STOP_GRACE_SECONDS", "30")))
+        except subprocess.TimeoutExpired:
+            train.kill()
+        return
 
 
 if __name__ == "__main__":
