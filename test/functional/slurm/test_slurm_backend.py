@@ -303,3 +303,24 @@ def test_an_outside_scancel_during_training_stops_the_job(slurm_cluster: SlurmCl
         assert (slurm_cluster.shared_dir / "home" / "jobs" / "cancelled" / "hosts" / host / "model"
                 / "stopped-by-sigterm").exists(), host
     assert process.returncode == 130
+
+
+def test_early_stopping_cancels_a_slurm_trial_with_sigterm(slurm_cluster: SlurmCluster) -> None:
+    """A tuning job's trials on Slurm: a clearly worse one is stopped by the median rule through scancel
+    with SIGTERM, so its script checkpoints, exactly as on this machine."""
+    common = ["--backend", "slurm", "-H", "epochs=8", "-H", "seconds-per-epoch=0.4", "--objective", "loss",
+              "--objective-type", "Minimize", "--metric", r"loss=loss = ([0-9.]+)"]
+    parent = cli(slurm_cluster, "tune", str(SCRIPTS / "epochs_objective.py"), *common, "--strategy", "Grid",
+                 "--range", "offset=categorical:0.0,0.01,0.02", "--max-parallel-jobs", "2", "--job-name", "good-ones",
+                 timeout=300)
+    assert parent.returncode == 0, parent.stdout[-3000:] + parent.stderr
+    child = cli(slurm_cluster, "tune", str(SCRIPTS / "epochs_objective.py"), *common, "--strategy", "Random",
+                "--range", "offset=categorical:5.0", "--max-jobs", "1", "--early-stopping", "Auto",
+                "--warm-start", "good-ones", "--job-name", "bad-one", timeout=300)
+    assert child.returncode == 0, child.stdout[-3000:] + child.stderr
+    (job_dir,) = (slurm_cluster.shared_dir / "home" / "tuning" / "bad-one" / "jobs").iterdir()
+    described = json.loads((job_dir / "describe.json").read_text())
+    assert described["TrainingJobStatus"] == "Stopped"
+    assert described["SlurmJobId"]
+    assert (job_dir / "hosts" / "algo-1" / "model" / "sigterm.txt").is_file()
+    assert "saved a checkpoint on SIGTERM" in (job_dir / "logs" / "algo-1.log").read_text()
