@@ -21,12 +21,9 @@ from container_runtime.config.exec_strings import check_exec_string
 from container_runtime.config.hyperparameters import boolean_parameter
 from container_runtime.config.resources import ResourceConfig
 from container_runtime.errors import ConfigError
+from container_runtime.plugins import TRAINING_ADAPTERS, registered
 
 DistributionKind = Literal["none", "mpi", "parameter_server", "multi_worker_mirrored"]
-
-#: The entry-point group of training adapters; the same name as `container_runtime.plugins.TRAINING_ADAPTERS`
-#: (config may not import plugins; a test keeps the two equal).
-TRAINING_ADAPTERS = "container_runtime.training_adapters"
 
 #: Framework parameters that, when truthy, make the current instance group a distribution group
 #: (`SM_DISTRIBUTION_INSTANCE_GROUPS`, the toolkit's rule, whatever the framework).
@@ -113,14 +110,10 @@ def key_table(framework_module: str | None) -> tuple[str | None, DistributionKey
 def registered_framework(spec: str) -> str | None:
     """The name a framework registered `spec` (`pkg.module:function`) under as its training adapter."""
     # Only jobs with an adapter pay for reading the installed entry points.
-    from importlib.metadata import entry_points
-
     module, _, function = spec.partition(":")
     wanted = (module, function or "main")
-    for entry in entry_points(group=TRAINING_ADAPTERS):
-        if (entry.module, entry.attr or "main") == wanted:
-            return entry.name
-    return None
+    return next((name for name, entry in registered(TRAINING_ADAPTERS).items()
+                 if (entry.module, entry.attr or "main") == wanted), None)
 
 
 def resolve_distribution(

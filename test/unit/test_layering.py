@@ -42,7 +42,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         f"{CR}.process": ("log",),
         f"{CR}.artifacts": ("log", "errors"),
         # Reading the job's inputs.
-        f"{CR}.config": ("errors", "log"),
+        f"{CR}.config": ("errors", "log", "plugins"),
         f"{CR}.environment": ("config", "errors"),
         f"{CR}.usercode": ("errors", "log"),
         # Jobs across hosts (mechanism for several hosts: sshd, the master-worker link).
