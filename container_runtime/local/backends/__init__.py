@@ -28,8 +28,8 @@ BACKENDS = {
     DOCKER: "container_runtime.local.backends.docker:DockerBackend",
     "slurm": "container_runtime.local.backends.slurm:SlurmBackend",
 }
-#: Options each backend takes (`--partition` and friends for Slurm), by backend name.
-OPTIONS = {"slurm": ("partition", "time_limit", "gpus_per_node")}
+#: Options each backend takes (Docker's image, `--partition` and friends for Slurm), by backend name.
+OPTIONS = {DOCKER: ("image",), "slurm": ("partition", "time_limit", "gpus_per_node")}
 #: What `--backend` accepts.
 CHOICES = (AUTO, *BACKENDS)
 
@@ -50,16 +50,11 @@ def backend_named(backend: str, *, image: str | None = None, host_count: int = 1
     check_backend(backend, image)
     if backend == AUTO:
         backend = "process" if host_count == 1 else "netns"
-    given = {name: value for name, value in (options or {}).items() if value is not None}
+    given = {name: value for name, value in {**(options or {}), "image": image}.items() if value is not None}
     unknown = sorted(set(given) - set(OPTIONS.get(backend, ())))
     if unknown:
         raise LocalModeError(f"backend {backend!r} takes no {', '.join(unknown)}")
-    module_name, _, class_name = BACKENDS[backend].partition(":")
-    backend_class = getattr(importlib.import_module(module_name), class_name)
-    if backend == DOCKER:
-        chosen: Backend = backend_class(image)
-    else:
-        chosen = backend_class(**given)
+    chosen: Backend = _backend_class(backend)(**given)
     return chosen
 
 
@@ -67,6 +62,12 @@ def backend_for_records(backend: str) -> Backend:
     """The backend a record names, to watch or stop what it started (no image needed for that)."""
     if backend not in BACKENDS:
         raise LocalModeError(f"backend {backend!r} in a record: expected one of {', '.join(BACKENDS)}")
-    module_name, _, class_name = BACKENDS[backend].partition(":")
-    found: Backend = getattr(importlib.import_module(module_name), class_name)()
+    found: Backend = _backend_class(backend)()
     return found
+
+
+def _backend_class(backend: str) -> type[Backend]:
+    """The class `BACKENDS` names, imported now."""
+    module_name, _, class_name = BACKENDS[backend].partition(":")
+    backend_class: type[Backend] = getattr(importlib.import_module(module_name), class_name)
+    return backend_class
