@@ -28,6 +28,7 @@ from typing import IO
 
 from container_runtime.local.backends.base import Backend, HostLaunch, HostProcess, HostSet
 from container_runtime.local.backends.commands import run_client
+from container_runtime.local.backends.slurm_node import NODE_MODULE, job_is_over
 from container_runtime.local.errors import LocalModeError
 from container_runtime.local.layout import JobLayout
 
@@ -38,7 +39,6 @@ POLL_SECONDS = 0.1
 SQUEUE_EVERY_SECONDS = 2.0
 #: Exit status reported for a node whose `train` never reported one (the node or its step died).
 LOST_NODE_STATUS = 1
-NODE_MODULE = "container_runtime.local.backends.slurm_node"
 
 
 def slurm(*args: str, timeout: float = TIMEOUT_SECONDS, env: Mapping[str, str] | None = None,
@@ -188,12 +188,8 @@ class SlurmJob:
             now = time.monotonic()
             if self._active and now - self._asked >= SQUEUE_EVERY_SECONDS:
                 self._asked = now
-                try:
-                    state = slurm("squeue", "--noheader", "--jobs", self.job_id, "--format", "%T").strip()
-                except LocalModeError:
-                    state = ""  # squeue refuses job ids it has forgotten: the job is over
-                self._active = state not in ("", "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL",
-                                             "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE", "PREEMPTED")
+                # squeue refuses job ids it has forgotten: the job is over, as when it cannot answer.
+                self._active = job_is_over(self.job_id, TIMEOUT_SECONDS) is False
             return self._active
 
     def signal(self, signum: int) -> bool:
@@ -239,13 +235,21 @@ class SlurmHostProcess:
         return self.returncode is None and self.job.signal(signum)
 
     def _status(self) -> int | None:
-        text = _read(self.exit_file)
-        if text is not None and text.strip().lstrip("-").isdigit():
-            return int(text.strip())
+        status = self._recorded_status()
+        if status is not None:
+            return status
         if not self.job.active():
-            text = _read(self.exit_file)  # written just before the job ended
-            return int(text.strip()) if text is not None and text.strip().lstrip("-").isdigit() else LOST_NODE_STATUS
+            status = self._recorded_status()  # written just before the job ended
+            return LOST_NODE_STATUS if status is None else status
         return None
+
+    def _recorded_status(self) -> int | None:
+        """The status the node wrote when its train ended, if it has."""
+        try:
+            text = self.exit_file.read_text().strip()
+        except OSError:
+            return None
+        return int(text) if text.lstrip("-").isdigit() else None
 
     def _follow(self) -> None:
         """Copy the node's output file into the pipe as it grows, until the node has ended and all is read."""
@@ -272,10 +276,3 @@ class SlurmHostProcess:
                             sink.write(rest)
                         return
                     time.sleep(POLL_SECONDS / 5)
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text()
-    except OSError:
-        return None

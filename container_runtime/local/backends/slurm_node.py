@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 
 from container_runtime.local.backends.commands import runtime_command
+from container_runtime.process import ProcessGroup
 
-MODULE = "container_runtime.local.backends.slurm_node"
+NODE_MODULE = "container_runtime.local.backends.slurm_node"
 #: How often a node asks Slurm whether its job still runs.
 WATCH_SECONDS = 5.0
 #: Job states in which nothing of the job should run any more.
@@ -36,7 +37,7 @@ def batch(argv: list[str] | None = None) -> None:
         raise SystemExit("usage: batch.py JOB_DIR")
     nodes = os.environ.get("SLURM_JOB_NUM_NODES") or os.environ.get("SLURM_NNODES") or "1"
     os.execvp("srun", ["srun", "--nodes", nodes, "--ntasks-per-node", "1", "--kill-on-bad-exit=1",
-                       sys.executable, "-m", MODULE, arguments[0]])
+                       sys.executable, "-m", NODE_MODULE, arguments[0]])
 
 
 def node(job_dir: Path) -> int:
@@ -49,12 +50,13 @@ def node(job_dir: Path) -> int:
     signal.signal(signal.SIGINT, lambda *_: None)
     with (streams / f"{host}.out").open("ab") as output:
         # Our handlers are not inherited: train starts with the default ones, and installs its own.
-        train = subprocess.Popen(runtime_command("train"), env=env, stdin=subprocess.DEVNULL, stdout=output,
-                                 stderr=subprocess.STDOUT)
-        job_id = os.environ.get("SLURM_JOB_ID", "")
-        if job_id:
-            threading.Thread(target=_end_when_the_job_is_over, args=(job_id, train), daemon=True).start()
-        code = train.wait()
+        # Slurm signals every process of the step, this new session included.
+        train = ProcessGroup.start(runtime_command("train"), label="train", output=output, env=env)
+    job_id = os.environ.get("SLURM_JOB_ID", "")
+    if job_id:
+        threading.Thread(target=_end_when_the_job_is_over, args=(job_id, train), daemon=True).start()
+    code = train.wait(None)
+    assert code is not None
     status = 128 - code if code < 0 else code
     partial = streams / f".{host}.exit.partial"
     partial.write_text(f"{status}\n")
@@ -62,27 +64,28 @@ def node(job_dir: Path) -> int:
     return status
 
 
-def _end_when_the_job_is_over(job_id: str, train: subprocess.Popen[bytes]) -> None:
+def job_is_over(job_id: str, timeout: float = 10.0) -> bool | None:
+    """Whether Slurm says the job has ended (or has forgotten it); None when squeue cannot tell."""
+    try:
+        result = subprocess.run(["squeue", "--noheader", "--jobs", job_id, "--format", "%T"], capture_output=True,
+                                text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if result.returncode != 0:
+        return True if "Invalid job id" in result.stderr else None
+    return result.stdout.strip() in ("", *GONE_STATES)
+
+
+def _end_when_the_job_is_over(job_id: str, train: ProcessGroup) -> None:
     """When this node's slurmd dies, Slurm ends the job (NODE_FAIL) but cannot reach this node's step:
     its train would run on. Ask the controller now and then; once the job is over, end train (SIGTERM,
-    then SIGKILL after the grace) so nothing of the job is left running here."""
-    while train.poll() is None:
+    then SIGKILL after the grace) so nothing of the job is left running here. When the controller
+    cannot be asked, nothing is known, so nothing is done."""
+    while train.alive():
         time.sleep(WATCH_SECONDS)
-        try:
-            state = subprocess.run(["squeue", "--noheader", "--jobs", job_id, "--format", "%T"], capture_output=True,
-                                   text=True, timeout=10, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            continue  # the controller cannot be asked: nothing is known, so nothing is done
-        if state.returncode == 0 and state.stdout.strip() not in ("", *GONE_STATES):
-            continue
-        if state.returncode != 0 and "Invalid job id" not in state.stderr:
-            continue
-        train.send_signal(signal.SIGTERM)
-        try:
-            train.wait(float(os.environ.get("SM_STOP_GRACE_SECONDS", "30")))
-        except subprocess.TimeoutExpired:
-            train.kill()
-        return
+        if job_is_over(job_id):
+            train.stop(float(os.environ.get("SM_STOP_GRACE_SECONDS", "30")))
+            return
 
 
 if __name__ == "__main__":
