@@ -9,7 +9,6 @@ job started is left afterwards. A new backend (a cluster engine) joins the `BACK
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import threading
 import time
@@ -23,6 +22,7 @@ from container_runtime.local.backends.netns import run_id_for
 from container_runtime.local.presets import GENERIC
 from container_runtime.local.training import JobControl, TrainingJobResult, TrainingJobSpec, run_training_job
 from harness.hosts import can_make_hosts
+from harness.jobs import processes_of_job
 
 BACKENDS = ["process", "netns", "docker"]
 
@@ -54,20 +54,7 @@ class BackendUnderTest:
 
 
 def processes_of(job_dir: Path) -> list[str]:
-    """Processes whose base dir lies in `job_dir` (every train and script of a job on this machine)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
-        except OSError:
-            continue
-        if state != "Z" and f"SAGEMAKER_BASE_DIR={job_dir}".encode() in [e[: len(f"SAGEMAKER_BASE_DIR={job_dir}")]
-                                                                         for e in environ]:
-            found.append(f"pid {entry.name}")
-    return found
+    return [f"pid {pid}" for pid in processes_of_job(job_dir)]
 
 
 def namespaces() -> set[str]:

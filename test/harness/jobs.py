@@ -110,3 +110,21 @@ class JobDir:
         env["SAGEMAKER_BASE_DIR"] = str(self.base)
         env.update(extra or {})
         return env
+
+
+def processes_of_job(job_dir: Path) -> list[int]:
+    """Live processes (any namespace, not this one) whose base dir lies in `job_dir`: every `train` of a
+    job on this machine and the script under it, for checking that nothing of a job is left running."""
+    marker = f"SAGEMAKER_BASE_DIR={job_dir}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            zombie = (entry / "stat").read_text().rpartition(")")[2].split()[0] == "Z"
+        except (OSError, IndexError):
+            continue
+        if not zombie and any(item.startswith(marker) for item in environ):
+            found.append(int(entry.name))
+    return found

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from harness.example_data import make_example_data
-from harness.jobs import SCRIPTS
+from harness.jobs import SCRIPTS, processes_of_job
 from harness.local_cli import cli_command
 from harness.slurm import CONTROLLER, SlurmCluster
 
@@ -60,23 +60,6 @@ def start_stoppable_job(slurm: SlurmCluster, job: str) -> subprocess.Popen[str]:
                                         "--instance-count", "2", "--job-name", job])
     return subprocess.Popen(command, env=slurm.environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
-
-
-def job_processes(job_dir: Path) -> list[int]:
-    """Live processes whose base dir is in `job_dir`: a node's train and the script under it."""
-    marker = f"SAGEMAKER_BASE_DIR={job_dir}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes().split(b"\0")
-            zombie = (entry / "stat").read_text().rpartition(")")[2].split()[0] == "Z"
-        except (OSError, IndexError):
-            continue
-        if not zombie and any(item.startswith(marker) for item in environ):
-            found.append(int(entry.name))
-    return found
 
 
 def record(slurm: SlurmCluster, job: str) -> dict[str, Any]:
@@ -167,9 +150,9 @@ def test_a_node_whose_slurmd_dies_fails_the_job_within_a_bound(slurm_cluster: Sl
     # ends its train (SIGTERM, so the script checkpoints), so nothing of the job is left running.
     job_dir = slurm_cluster.shared_dir / "home" / "jobs" / "lost"
     deadline = time.monotonic() + 60
-    while job_processes(job_dir) and time.monotonic() < deadline:
+    while processes_of_job(job_dir) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert job_processes(job_dir) == []
+    assert processes_of_job(job_dir) == []
 
 
 def test_a_tuning_job_runs_its_trials_as_slurm_jobs_two_at_a_time(slurm_cluster: SlurmCluster) -> None:
