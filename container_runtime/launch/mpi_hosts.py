@@ -153,7 +153,6 @@ class _MpirunEnder:
         self.mpirun: ProcessGroup | None = None
 
     def started(self, mpirun: ProcessGroup) -> None:
-        mpirun.label = "mpirun"
         self.mpirun = mpirun
 
     def end(self, host: str) -> None:

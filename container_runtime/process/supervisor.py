@@ -91,7 +91,7 @@ def run_supervised(
         start_new_session=True,
     )
     if on_start is not None:
-        on_start(ProcessGroup.watch(process.pid, label="supervised process"))
+        on_start(ProcessGroup.watch(process.pid, label=policy.label))
     return _Supervision(process, inbox, policy, stdout_sink, stderr_sink).run()
 
 
