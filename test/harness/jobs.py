@@ -6,21 +6,19 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from container_runtime.local.backends.commands import runtime_command
+
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
 def train_command() -> list[str]:
-    """The installed `train` script next to this interpreter, else the module."""
-    script = Path(sys.executable).parent / "train"
-    if script.is_file():
-        return [str(script)]
-    return [sys.executable, "-m", "container_runtime.cli.train"]
+    """The installed `train` script next to this interpreter, else the module: what local mode runs."""
+    return runtime_command("train")
 
 
 @dataclass
