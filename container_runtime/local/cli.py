@@ -8,6 +8,10 @@
     container-runtime deploy JOB | --model-data PATH [--entry-point F --source-dir DIR --framework F] [--port P]
                           [--backend local|process|netns|docker [--image IMAGE]]
     container-runtime predict ENDPOINT --data FILE [--content-type T] [--accept T]
+    container-runtime transform JOB | --model-data PATH --data FILE|DIR|s3://... [--output DIR|s3://...]
+                          [--split-type Line|None] [--strategy MultiRecord|SingleRecord] [--max-payload MB]
+                          [--max-concurrent-transforms N] [--assemble-with Line|None] [--content-type T]
+                          [--accept T] [-e VAR=VALUE]... [--backend process|docker [--image IMAGE]]
     container-runtime endpoints | stop ENDPOINT | stop --all
     container-runtime tune ENTRY_POINT --range NAME=continuous:MIN:MAX[:SCALING]... --objective NAME
                           --metric NAME=REGEX... [--objective-type Maximize|Minimize] [--strategy S]
@@ -88,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--accept")
     predict.set_defaults(handler=_predict)
 
+    _transform_parser(commands)
     _tune_parsers(commands)
     _kubernetes_parsers(commands)
 
@@ -98,6 +103,64 @@ def _parser() -> argparse.ArgumentParser:
     stop.add_argument("--all", action="store_true")
     stop.set_defaults(handler=_stop)
     return parser
+
+
+def _transform_parser(commands: Any) -> None:
+    transform = commands.add_parser(
+        "transform", help="run a batch transform job: a model answers every record of a file, dir or s3:// prefix",
+        description="Start an endpoint for the model, send every record of the data to it and write each input "
+                    "file's answers, in order, to <name>.out under --output; the endpoint stops at the end. "
+                    "Left out, --strategy, --max-payload and --max-concurrent-transforms come from the endpoint's "
+                    "/execution-parameters.",
+    )
+    transform.add_argument("job", nargs="?", help="a completed training job whose model to use")
+    transform.add_argument("--model-data", help="model.tar.gz (local, file:// or s3://) instead of a job")
+    transform.add_argument("--entry-point")
+    transform.add_argument("--source-dir", type=Path)
+    transform.add_argument("--framework", choices=["generic", "chainer", "tensorflow"])
+    transform.add_argument("--data", required=True, help="a file, a directory or an s3:// prefix")
+    transform.add_argument("--output", help="local dir or s3:// prefix (default: HOME/transforms/JOB_NAME)")
+    transform.add_argument("--content-type", help="the records' type (default: from the files' suffix)")
+    transform.add_argument("--accept", help="the answers' type (default: the endpoint's)")
+    transform.add_argument("--split-type", metavar="Line|None", help="Line: one record per line; None: "
+                           "the whole file is one record (default)")
+    transform.add_argument("--strategy", metavar="MultiRecord|SingleRecord",
+                           help="MultiRecord packs records into requests up to --max-payload")
+    transform.add_argument("--max-payload", type=int, metavar="MB", help="largest request body (1 to 100)")
+    transform.add_argument("--max-concurrent-transforms", type=int, metavar="N", help="requests at once")
+    transform.add_argument("--assemble-with", metavar="Line|None", help="Line: end every answer with a newline")
+    transform.add_argument("-e", "--env", action="append", default=[], metavar="VAR=VALUE",
+                           help="a variable for serve")
+    transform.add_argument("--job-name")
+    transform.add_argument("--workers", type=int, help="serve's workers (default: --max-concurrent-transforms)")
+    _backend_arguments(transform)
+    transform.set_defaults(handler=_transform)
+
+
+def _transform(args: argparse.Namespace) -> int:
+    from container_runtime.local.deployment import model_source
+    from container_runtime.local.settings import s3_endpoint_url
+    from container_runtime.local.transform.job import TransformJobSpec, run_transform_job
+    from container_runtime.local.transform.options import check_options
+
+    jobs_dir, endpoints_dir = _home(args)
+    options = check_options(
+        strategy=args.strategy, max_payload=args.max_payload, max_concurrent_transforms=args.max_concurrent_transforms,
+        split_type=args.split_type, assemble_with=args.assemble_with, content_type=args.content_type,
+        accept=args.accept,
+    )
+    source = model_source(job=args.job, model_data=args.model_data, entry_point=args.entry_point,
+                          source_dir=args.source_dir, framework=args.framework, jobs_dir=jobs_dir, command="transform")
+    spec = TransformJobSpec(
+        model_data=source.model_data, data=args.data, output_path=args.output, options=options,
+        framework=source.preset, entry_point=source.entry_point, source_dir=source.source_dir,
+        environment=pairs(args.env, "env"), job_name=args.job_name, endpoints_dir=endpoints_dir,
+        transforms_dir=jobs_dir.parent / "transforms",
+        backend=args.backend, image=args.image, s3_endpoint_url=s3_endpoint_url(), workers=args.workers,
+    )
+    result = run_transform_job(spec, console=sys.stdout)
+    print(f"Output: {result.output_path}")
+    return 0
 
 
 def _kubernetes_parsers(commands: Any) -> None:

@@ -4,13 +4,14 @@ the endpoints and the predictor that the command line uses."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from container_runtime.local.describe import read_description
 from container_runtime.local.endpoints import EndpointRecord, deploy, find_endpoint
 from container_runtime.local.errors import LocalModeError
-from container_runtime.local.presets import GENERIC, PRESETS, preset_named
+from container_runtime.local.presets import GENERIC, PRESETS, FrameworkPreset, preset_named
 from container_runtime.local.settings import s3_endpoint_url
 from container_runtime.local.status import JobStatus
 
@@ -39,14 +40,53 @@ def deploy_from_arguments(
     image: str | None = None,
 ) -> EndpointRecord:
     """A job's model, code and framework come from its record; arguments given override them."""
+    source = model_source(job=job, model_data=model_data, entry_point=entry_point, source_dir=source_dir,
+                          framework=framework, jobs_dir=jobs_dir)
+    return deploy(
+        source.model_data,
+        endpoints_dir=endpoints_dir,
+        framework=source.preset,
+        entry_point=source.entry_point,
+        source_dir=source.source_dir,
+        port=port,
+        name=name,
+        workers=workers,
+        s3_endpoint_url=s3_endpoint_url(),
+        console=console,
+        backend=backend,
+        image=image,
+    )
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """What serves a model: the model.tar.gz, the inference code and the framework's defaults."""
+
+    model_data: str
+    entry_point: str | None
+    source_dir: Path | None
+    preset: FrameworkPreset
+
+
+def model_source(
+    *,
+    job: str | None,
+    model_data: str | None,
+    entry_point: str | None,
+    source_dir: Path | None,
+    framework: str | None,
+    jobs_dir: Path,
+    command: str = "deploy",
+) -> ModelSource:
+    """A finished job's model, code and framework (from its record), or the model given; arguments given win."""
     if (job is None) == (model_data is None):
-        raise LocalModeError("deploy: name a job, or give --model-data (not both)")
+        raise LocalModeError(f"{command}: name a job, or give --model-data (not both)")
     preset = preset_named(framework) if framework else GENERIC
     if job is not None:
         record = read_description(jobs_dir / job / "describe.json")
         status = record.get("TrainingJobStatus")
         if status != JobStatus.COMPLETED:
-            raise LocalModeError(f"job {job} has status {status}: there is no model to deploy")
+            raise LocalModeError(f"job {job} has status {status}: there is no model to {command}")
         model_data = (record.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
         if not model_data:
             raise LocalModeError(f"job {job} left no model.tar.gz")
@@ -57,20 +97,7 @@ def deploy_from_arguments(
         if framework is None:
             preset = PRESETS.get((record.get("AlgorithmSpecification") or {}).get("TrainingImage", ""), GENERIC)
     assert model_data is not None
-    return deploy(
-        model_data,
-        endpoints_dir=endpoints_dir,
-        framework=preset,
-        entry_point=entry_point,
-        source_dir=source_dir,
-        port=port,
-        name=name,
-        workers=workers,
-        s3_endpoint_url=s3_endpoint_url(),
-        console=console,
-        backend=backend,
-        image=image,
-    )
+    return ModelSource(model_data, entry_point, source_dir, preset)
 
 
 def predict_file(

@@ -152,6 +152,39 @@ class Estimator:
         return Predictor(record.url, content_type=self.preset.content_type, endpoints_dir=self.endpoints_dir,
                          name=record.name, owned=True)
 
+    def transformer(
+        self,
+        instance_count: int = 1,
+        instance_type: str = "local",
+        strategy: str | None = None,
+        assemble_with: str | None = None,
+        output_path: str | None = None,
+        output_kms_key: str | None = None,
+        accept: str | None = None,
+        env: Mapping[str, str] | None = None,
+        max_concurrent_transforms: int | None = None,
+        max_payload: int | None = None,
+        tags: Any = None,
+        role: str | None = None,
+        model_server_workers: int | None = None,
+        volume_kms_key: str | None = None,
+        entry_point: str | None = None,
+        *,
+        source_dir: str | Path | None = None,
+    ) -> Any:
+        """A `Transformer` for the latest model, served with this estimator's code, framework and backend."""
+        from container_runtime.local.transform.api import Transformer
+
+        return Transformer(
+            self.model_data, instance_count, instance_type, strategy=strategy, assemble_with=assemble_with,
+            output_path=output_path, accept=accept, max_concurrent_transforms=max_concurrent_transforms,
+            max_payload=max_payload, env={**self.environment, **(env or {})}, framework=self.preset,
+            entry_point=entry_point or Path(self.entry_point).name,
+            source_dir=Path(source_dir) if source_dir is not None else self._code_dir(),
+            model_server_workers=model_server_workers, backend=self.backend, image=self.image,
+            endpoints_dir=self.endpoints_dir, console=self.console,
+        )
+
     def _code_dir(self) -> Path:
         if self.source_dir is not None:
             return self.source_dir

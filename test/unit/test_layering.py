@@ -27,7 +27,7 @@ ROOTS = {
     "container_runtime_tensorflow": REPO / "frameworks" / "tensorflow" / "container_runtime_tensorflow",
 }
 #: Layers that are a subpackage of another layer: a module belongs to the longest prefix that is a layer.
-NESTED_LAYERS = ("container_runtime.local.cli", "container_runtime.local.tuning")
+NESTED_LAYERS = ("container_runtime.local.cli", "container_runtime.local.transform", "container_runtime.local.tuning")
 
 CR = "container_runtime"
 #: Layer -> the layers it may import (its own modules always). Read top-down: nothing may point up.
@@ -58,9 +58,12 @@ ALLOWED: dict[str, frozenset[str]] = {
         "container_runtime_tensorflow": ("config", "errors", "job", "launch", "log", "process", "serving", "usercode"),
         # Local mode: runs the runtime's commands on this machine; talks to the core through the
         # process handle and the contract's files, never through the training flow.
-        f"{CR}.local": ("config", "errors", "log", "plugins", "process"),
+        # The estimator and the package's lazy exports hand out the transform layer's `Transformer`,
+        # which uses local mode's endpoints, S3 and presets: modules never import in a cycle (below).
+        f"{CR}.local": ("config", "errors", "log", "plugins", "process", "local.transform"),
+        f"{CR}.local.transform": ("errors", "log", "local"),
         f"{CR}.local.tuning": ("errors", "log", "local"),
-        f"{CR}.local.cli": ("errors", "log", "local", "local.tuning"),
+        f"{CR}.local.cli": ("errors", "log", "local", "local.transform", "local.tuning"),
     }.items()
 }
 #: Packages that are mechanism: they may never import a policy layer.
