@@ -243,3 +243,52 @@ def test_ctrl_c_stops_the_endpoint(model: tuple[Path, Path], home: Path) -> None
             job.wait()
     assert (job.returncode, errors) == (130, "error: interrupted\n")
     assert not (home / "transforms" / "slow" / "slow.csv.out").exists()
+
+
+#: The quick-start model's inference: logistic regression on model.json's weights.
+QUICKSTART_INFERENCE = '''
+import json
+import os
+
+import numpy as np
+
+
+def model_fn(model_dir):
+    with open(os.path.join(model_dir, "model.json")) as file:
+        return json.load(file)
+
+
+def predict_fn(data, model):
+    rows = np.atleast_2d(np.asarray(data, dtype=float))
+    return 1.0 / (1.0 + np.exp(-(rows @ np.asarray(model["weights"]) + model["bias"])))
+'''
+
+
+def test_the_sdk_style_api_after_a_real_fit(home: Path) -> None:
+    from container_runtime.local import Estimator
+
+    quickstart = Path(__file__).resolve().parents[3] / "examples" / "quickstart"
+    estimator = Estimator(str(quickstart / "train.py"), hyperparameters={"epochs": 5}, jobs_dir=home / "jobs",
+                          endpoints_dir=home / "endpoints", console=None)
+    estimator.fit({"train": str(quickstart / "data"), "test": str(quickstart / "data")})
+    serving = home / "serving"
+    serving.mkdir()
+    (serving / "inference.py").write_text(QUICKSTART_INFERENCE)
+    table = np.loadtxt(quickstart / "data" / "test.csv", delimiter=",", skiprows=1)
+    features, labels = table[:, :3], table[:, 3]
+    write_csv(home / "batch" / "test.csv", features)
+    transformer = estimator.transformer(strategy="MultiRecord", assemble_with="Line", accept="text/csv",
+                                        output_path=str(home / "predictions"), entry_point="inference.py",
+                                        source_dir=serving)
+    transformer.transform(str(home / "batch"), content_type="text/csv", split_type="Line", wait=False)
+    transformer.wait()
+    assert transformer.output_path == str(home / "predictions")
+    probabilities = read_answers(home / "predictions" / "test.csv.out")
+    assert probabilities.shape == labels.shape
+    assert float(((probabilities >= 0.5) == (labels == 1)).mean()) >= 0.8
+
+    by_name = cli(home, "transform", estimator.latest_training_job.name, "--entry-point", "inference.py",  # type: ignore[union-attr]
+                  "--source-dir", str(serving), "--data", str(home / "batch"), "--split-type", "Line",
+                  "--accept", "text/csv", "--output", str(home / "by-name"))
+    assert by_name.returncode == 0, by_name.stdout + by_name.stderr
+    assert np.allclose(read_answers(home / "by-name" / "test.csv.out"), probabilities)
