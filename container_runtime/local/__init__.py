@@ -3,7 +3,8 @@
 The Python API (`Estimator`, the `Chainer` and `TensorFlow` presets, `Predictor`, `Transformer`) and the
 `container-runtime` command line do the same things: lay out a SageMaker-style base dir per
 host, run the runtime's `train` on each, collect the artifacts and a `describe.json`, and host
-a trained model with the runtime's `serve`. Nothing heavy is imported until it is used.
+a trained model with the runtime's `serve` (also for batch transform jobs). Nothing heavy is imported
+until it is used.
 """
 
 from __future__ import annotations
