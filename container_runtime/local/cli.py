@@ -11,7 +11,8 @@
     container-runtime transform JOB | --model-data PATH --data FILE|DIR|s3://... [--output DIR|s3://...]
                           [--split-type Line|None] [--strategy MultiRecord|SingleRecord] [--max-payload MB]
                           [--max-concurrent-transforms N] [--assemble-with Line|None] [--content-type T]
-                          [--accept T] [-e VAR=VALUE]... [--backend process|docker [--image IMAGE]]
+                          [--accept T] [--compression-type Gzip] [-e VAR=VALUE]...
+                          [--backend process|docker [--image IMAGE]]
     container-runtime endpoints | stop ENDPOINT | stop --all
     container-runtime tune ENTRY_POINT --range NAME=continuous:MIN:MAX[:SCALING]... --objective NAME
                           --metric NAME=REGEX... [--objective-type Maximize|Minimize] [--strategy S]
@@ -121,6 +122,7 @@ def _transform_parser(commands: Any) -> None:
     transform.add_argument("--data", required=True, help="a file, a directory or an s3:// prefix")
     transform.add_argument("--output", help="local dir or s3:// prefix (default: HOME/transforms/JOB_NAME)")
     transform.add_argument("--content-type", help="the records' type (default: from the files' suffix)")
+    transform.add_argument("--compression-type", metavar="Gzip|None", help="Gzip: every input file is gzipped")
     transform.add_argument("--accept", help="the answers' type (default: the endpoint's)")
     transform.add_argument("--split-type", metavar="Line|None", help="Line: one record per line; None: "
                            "the whole file is one record (default)")
@@ -147,7 +149,7 @@ def _transform(args: argparse.Namespace) -> int:
     options = check_options(
         strategy=args.strategy, max_payload=args.max_payload, max_concurrent_transforms=args.max_concurrent_transforms,
         split_type=args.split_type, assemble_with=args.assemble_with, content_type=args.content_type,
-        accept=args.accept,
+        accept=args.accept, compression_type=args.compression_type,
     )
     source = model_source(job=args.job, model_data=args.model_data, entry_point=args.entry_point,
                           source_dir=args.source_dir, framework=args.framework, jobs_dir=jobs_dir, command="transform")

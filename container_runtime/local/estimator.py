@@ -169,10 +169,16 @@ class Estimator:
         model_server_workers: int | None = None,
         volume_kms_key: str | None = None,
         entry_point: str | None = None,
+        vpc_config_override: Any = None,
+        enable_network_isolation: bool | None = None,
+        model_name: str | None = None,
         *,
         source_dir: str | Path | None = None,
     ) -> Any:
-        """A `Transformer` for the latest model, served with this estimator's code, framework and backend."""
+        """A `Transformer` for the latest model, served with this estimator's code, framework and backend.
+
+        The SDK's arguments for the cloud (KMS keys, tags, role, VPC, network isolation, model name)
+        are accepted and have no effect locally."""
         from container_runtime.local.transform.api import Transformer
 
         return Transformer(

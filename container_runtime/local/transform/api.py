@@ -107,8 +107,6 @@ class Transformer:
         if data_type != "S3Prefix":
             raise LocalModeError(f"data_type {data_type!r}: local transform jobs read S3Prefix data (a file, "
                                  "a directory or an s3:// prefix)")
-        if compression_type not in (None, "None"):
-            raise LocalModeError(f"compression_type {compression_type!r}: local transform jobs read uncompressed data")
         for what, value in (("input_filter", input_filter), ("output_filter", output_filter),
                             ("join_source", join_source)):
             if value not in (None, "$", "None"):
@@ -119,6 +117,7 @@ class Transformer:
             strategy=self.strategy, max_payload=self.max_payload,
             max_concurrent_transforms=self.max_concurrent_transforms, split_type=split_type,
             assemble_with=self.assemble_with, content_type=content_type, accept=self.accept,
+            compression_type=compression_type, model_client_config=model_client_config,
         )
         if job_name is None and self.base_transform_job_name:
             from container_runtime.local.names import unique_name

@@ -26,6 +26,7 @@ from container_runtime.local.transform.output import OutputWriter, check_output
 from container_runtime.local.transform.progress import TransformProgress
 from container_runtime.local.transform.records import Batch, FileEnd, batches, split_records
 from container_runtime.local.transform.sender import (
+    INVOCATION_TIMEOUT_S,
     BatchRefused,
     Invoker,
     RecordRefused,
@@ -91,7 +92,8 @@ def run_transform_job(spec: TransformJobSpec, console: TextIO | None = sys.stdou
             files = discover(spec.data, Path(staging) / "input", s3_endpoint_url=spec.s3_endpoint_url)
             how = plan(spec.options, execution_parameters(record.port))
             content_type = spec.options.content_type or _content_type(files)
-            invoker = Invoker(record.port, content_type=content_type, accept=spec.options.accept)
+            invoker = Invoker(record.port, content_type=content_type, accept=spec.options.accept,
+                              timeout=spec.options.invocation_timeout or INVOCATION_TIMEOUT_S)
             writer = OutputWriter(output_path, Path(staging) / "output", assemble_with=spec.options.assemble_with,
                                   s3_endpoint_url=spec.s3_endpoint_url)
             progress = TransformProgress(console, len(files))
@@ -136,7 +138,7 @@ def _transform(name: str, files: list[InputFile], options: TransformOptions, how
 
 def _items(files: list[InputFile], options: TransformOptions, how: Plan) -> Iterator[Batch | FileEnd]:
     for index, item in enumerate(files):
-        yield from batches(index, str(item), split_records(item.path, options.split_type),
+        yield from batches(index, str(item), split_records(item.path, options.split_type, gzipped=options.gzipped),
                            split_type=options.split_type, strategy=how.strategy,
                            max_payload_bytes=how.max_payload_bytes)
         yield FileEnd(index)
@@ -173,8 +175,8 @@ def _serve_environment(spec: TransformJobSpec) -> dict[str, str]:
 
 
 def _content_type(files: list[InputFile]) -> str | None:
-    """The files' type from their suffix, when they share a known one; else serve's default applies."""
-    types = {CONTENT_TYPES.get(Path(item.name).suffix.lower()) for item in files}
+    """The files' type from their suffix (before a .gz), when they share a known one; else serve's default applies."""
+    types = {CONTENT_TYPES.get(Path(item.name.removesuffix(".gz")).suffix.lower()) for item in files}
     return types.pop() if len(types) == 1 else None
 
 

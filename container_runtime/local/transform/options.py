@@ -38,6 +38,10 @@ class TransformOptions:
     assemble_with: str | None = None
     content_type: str | None = None
     accept: str | None = None
+    #: compression_type "Gzip": every input file is gzipped.
+    gzipped: bool = False
+    #: model_client_config's InvocationsTimeoutInSeconds.
+    invocation_timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,8 @@ def check_options(
     assemble_with: str | None = None,
     content_type: str | None = None,
     accept: str | None = None,
+    compression_type: str | None = None,
+    model_client_config: Mapping[str, Any] | None = None,
 ) -> TransformOptions:
     """The options in canonical form; a LocalModeError naming the argument and value otherwise."""
     return TransformOptions(
@@ -68,6 +74,8 @@ def check_options(
         assemble_with=_assemble_with(assemble_with),
         content_type=_media(content_type, "content_type"),
         accept=_media(accept, "accept"),
+        gzipped=_gzipped(compression_type),
+        invocation_timeout=_invocation_timeout(model_client_config),
     )
 
 
@@ -132,3 +140,31 @@ def _media(value: str | None, what: str) -> str | None:
     if not isinstance(value, str) or "/" not in value or any(char in value for char in "\r\n"):
         raise LocalModeError(f"{what} {value!r}: expected a media type such as text/csv")
     return value.strip()
+
+
+def _gzipped(value: str | None) -> bool:
+    if value in (None, "None"):
+        return False
+    if value == "Gzip":
+        return True
+    raise LocalModeError(f"compression_type {value!r}: choose Gzip or None")
+
+
+def _invocation_timeout(config: Mapping[str, Any] | None) -> float | None:
+    """model_client_config's InvocationsTimeoutInSeconds (1 to 3600, as SageMaker allows)."""
+    if not config:
+        return None
+    unknown = sorted(set(config) - {"InvocationsTimeoutInSeconds", "InvocationsMaxRetries"})
+    if unknown:
+        raise LocalModeError(f"model_client_config {unknown[0]!r}: expected InvocationsTimeoutInSeconds "
+                             "or InvocationsMaxRetries")
+    retries = config.get("InvocationsMaxRetries", 0)
+    if retries not in (0, None):
+        raise LocalModeError(f"model_client_config InvocationsMaxRetries {retries!r}: local transform jobs "
+                             "do not retry; a refused record fails the job")
+    timeout = config.get("InvocationsTimeoutInSeconds")
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 1 <= timeout <= 3600:
+        raise LocalModeError(f"model_client_config InvocationsTimeoutInSeconds {timeout!r}: choose 1 to 3600")
+    return float(timeout)

@@ -8,8 +8,11 @@ an error that names it.
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from io import BufferedReader
 from pathlib import Path
 
 from container_runtime.local.errors import LocalModeError
@@ -51,10 +54,11 @@ def join_records(records: tuple[bytes, ...], split_type: str | None) -> bytes:
     return b"".join(records)
 
 
-def split_records(path: Path, split_type: str | None) -> Iterator[tuple[int, bytes]]:
-    """(record number, bytes without its line end) for each record of the file, in order."""
+def split_records(path: Path, split_type: str | None, *, gzipped: bool = False) -> Iterator[tuple[int, bytes]]:
+    """(record number, bytes without its line end) for each record of the file, in order;
+    a gzipped file (compression_type "Gzip") is split after decompressing, as SageMaker does."""
     try:
-        with path.open("rb") as file:
+        with _open(path, gzipped) as file:
             if split_type != LINE:
                 content = b"".join(iter(lambda: file.read(_READ_SIZE), b""))
                 if content:
@@ -64,8 +68,12 @@ def split_records(path: Path, split_type: str | None) -> Iterator[tuple[int, byt
                 record = line.rstrip(b"\r\n")
                 if record.strip():
                     yield number, record
-    except OSError as error:
-        raise LocalModeError(f"cannot read {path}: {error.strerror or error}") from None
+    except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        raise LocalModeError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
+
+
+def _open(path: Path, gzipped: bool) -> gzip.GzipFile | BufferedReader:
+    return gzip.open(path, "rb") if gzipped else path.open("rb")
 
 
 def batches(

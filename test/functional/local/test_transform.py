@@ -205,6 +205,16 @@ def test_the_command_line(model: tuple[Path, Path], home: Path) -> None:
     assert "transform job rows completed: 30 records from 1 of 1 files" in done.stdout
     assert done.stdout.rstrip().endswith(f"Output: {output}")
 
+    import gzip
+
+    packed = home / "packed" / "rows.csv.gz"
+    packed.parent.mkdir()
+    packed.write_bytes(gzip.compress(source.read_bytes()))
+    unpacked = cli(home, *common[:7], "--data", str(packed), "--compression-type", "Gzip", "--split-type", "Line",
+                   "--accept", "text/csv", "--output", str(home / "unpacked"))
+    assert unpacked.returncode == 0, unpacked.stderr
+    assert np.allclose(answered(home / "unpacked" / "rows.csv.gz.out")[0], expected(source), rtol=1e-6)
+
     unknown = cli(home, *common, "--strategy", "Batched")
     assert (unknown.returncode, unknown.stderr) == (2, "error: strategy 'Batched': choose MultiRecord or SingleRecord\n")
     wide = write_csv(home / "wide" / "wide.csv", rows(3, 80_000))  # ~800 KB per line

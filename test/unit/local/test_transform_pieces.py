@@ -63,6 +63,26 @@ def test_line_records_are_numbered_by_line_and_blank_lines_skipped(tmp_path: Pat
     assert list(split_records(path, None)) == []
 
 
+def test_gzipped_files_are_split_after_decompressing(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "data.csv.gz"
+    path.write_bytes(gzip.compress(b"1,2\n3,4\n"))
+    assert list(split_records(path, "Line", gzipped=True)) == [(1, b"1,2"), (2, b"3,4")]
+    path.write_bytes(b"not gzip")
+    with pytest.raises(LocalModeError, match=f"^cannot read {path}: "):
+        list(split_records(path, "Line", gzipped=True))
+
+
+def test_model_client_config_sets_the_timeout_and_refuses_retries() -> None:
+    assert check_options(model_client_config={"InvocationsTimeoutInSeconds": 30}).invocation_timeout == 30.0
+    assert check_options(compression_type="Gzip").gzipped is True
+    with pytest.raises(LocalModeError, match="InvocationsMaxRetries 3: local transform jobs do not retry"):
+        check_options(model_client_config={"InvocationsMaxRetries": 3})
+    with pytest.raises(LocalModeError, match=r"^compression_type 'zip': choose Gzip or None$"):
+        check_options(compression_type="zip")
+
+
 def test_multi_record_packs_whole_records_up_to_the_payload() -> None:
     records = iter([(1, b"a" * 40), (2, b"b" * 40), (3, b"c" * 40), (4, b"d" * 10)])
     packed = list(batches(0, "f.csv", records, split_type="Line", strategy="MultiRecord", max_payload_bytes=100))
