@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from container_runtime.local.deployment import CONTENT_TYPES
-from container_runtime.local.endpoints import deploy, free_port, stop_endpoint
+from container_runtime.local.endpoints import LOG_FILE, deploy, free_port, stop_endpoint
 from container_runtime.local.errors import LocalModeError, LocalModeFailure
 from container_runtime.local.names import unique_name, validate_name
 from container_runtime.local.presets import GENERIC, FrameworkPreset
@@ -27,6 +27,7 @@ from container_runtime.local.transform.progress import TransformProgress
 from container_runtime.local.transform.records import Batch, FileEnd, batches, split_records
 from container_runtime.local.transform.sender import (
     INVOCATION_TIMEOUT_S,
+    BatchFailed,
     BatchRefused,
     Invoker,
     RecordRefused,
@@ -99,7 +100,8 @@ def run_transform_job(spec: TransformJobSpec, console: TextIO | None = sys.stdou
             progress = TransformProgress(console, len(files))
             _say(console, f"transform job {name}: {len(files)} files, {how.strategy}, max_payload "
                           f"{how.max_payload_bytes // MIB} MB, {how.concurrency} concurrent, to {output_path}")
-            outputs = _transform(name, files, spec.options, how, invoker, writer, progress)
+            log = Path(record.directory) / LOG_FILE
+            outputs = _transform(name, files, spec.options, how, invoker, writer, progress, log)
     finally:
         stop_endpoint(name, endpoints_dir)
     _say(console, f"transform job {name} completed: {progress.summary()}")
@@ -107,7 +109,7 @@ def run_transform_job(spec: TransformJobSpec, console: TextIO | None = sys.stdou
 
 
 def _transform(name: str, files: list[InputFile], options: TransformOptions, how: Plan, invoker: Invoker,
-               writer: OutputWriter, progress: TransformProgress) -> list[str]:
+               writer: OutputWriter, progress: TransformProgress, log: Path) -> list[str]:
     """Send every file's batches and write the answers in order; a refused record ends the job."""
     outputs: list[str] = []
     current = -1
@@ -130,6 +132,11 @@ def _transform(name: str, files: list[InputFile], options: TransformOptions, how
         where = f"{files[refused.batch.file_index]} {_refused_record(refused, invoker)}"
         kept = f"; {len(outputs)} completed files kept in {writer.output_path}" if outputs else ""
         raise LocalModeFailure(f"transform job {name} failed: {where}{kept}") from None
+    except BatchFailed as failed:  # serve died, hung or closed the connection: its log says why
+        writer.abandon()
+        where = f"{files[failed.batch.file_index]} {failed.batch.describe()}"
+        kept = f"; {len(outputs)} completed files kept in {writer.output_path}" if outputs else ""
+        raise LocalModeFailure(f"transform job {name} failed: {where}: {failed.reason} (see {log}){kept}") from None
     except BaseException:
         writer.abandon()
         raise

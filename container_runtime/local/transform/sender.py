@@ -40,6 +40,15 @@ class BatchRefused(Exception):
         self.refusal = refusal
 
 
+class BatchFailed(Exception):
+    """`batch` got no answer: serve closed the connection, died or did not answer in time."""
+
+    def __init__(self, batch: Batch, reason: str) -> None:
+        super().__init__(reason)
+        self.batch = batch
+        self.reason = reason
+
+
 class Invoker:
     """POST /invocations on a loopback port with the job's content type and accept."""
 
@@ -68,7 +77,8 @@ class Invoker:
                 continue
             except (OSError, http.client.HTTPException) as error:
                 connection.close()
-                raise LocalModeFailure(f"the endpoint at 127.0.0.1:{self.port} stopped answering: {error}") from None
+                what = f"no answer within {self.timeout:g} s" if isinstance(error, TimeoutError) else str(error)
+                raise LocalModeFailure(f"the endpoint at 127.0.0.1:{self.port} stopped answering: {what}") from None
             if response.status != 200:
                 raise RecordRefused(response.status, error_line(response.status, payload))
             return payload
@@ -107,7 +117,8 @@ def send_in_order(
     items: Iterable[Batch | FileEnd], invoke: Callable[[bytes], bytes], concurrency: int
 ) -> Iterator[tuple[Batch | FileEnd, bytes]]:
     """(item, answer) for each item in input order; a FileEnd comes back with b"" once its file's
-    batches have. A refused batch raises BatchRefused; nothing after it is handed back."""
+    batches have. A refused batch raises BatchRefused, one with no answer BatchFailed; nothing after
+    it is handed back."""
     executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="transform")
     window: deque[tuple[Batch | FileEnd, Future[bytes] | None]] = deque()
     limit = 2 * concurrency
@@ -133,6 +144,8 @@ def _settled(item: Batch | FileEnd, future: Future[bytes] | None) -> tuple[Batch
         return item, future.result()
     except RecordRefused as refusal:
         raise BatchRefused(item, refusal) from None
+    except LocalModeFailure as failure:
+        raise BatchFailed(item, str(failure)) from None
 
 
 def error_line(status: int, body: bytes) -> str:

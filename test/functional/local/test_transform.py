@@ -37,6 +37,8 @@ def predict_fn(data, model):
     time.sleep(float(os.environ.get("SECONDS_PER_REQUEST", "0")))
     if (rows < 0).any():
         raise ValueError("negative inputs are refused")
+    if (rows == 999).any():
+        os._exit(3)  # the worker dies mid-request
     return np.column_stack([rows.sum(axis=1) * model["scale"], np.full(len(rows), len(rows))])
 '''
 
@@ -153,6 +155,18 @@ def test_a_refused_record_fails_the_job_naming_it_and_keeps_completed_files(
     assert "negative inputs are refused" in message and "\n" not in message
     assert "1 completed files kept" in message
     assert sorted(path.name for path in (home / "out").iterdir()) == ["a.csv.out"]
+
+
+def test_a_worker_that_dies_fails_the_job_naming_the_records(model: tuple[Path, Path], home: Path) -> None:
+    values = rows(20, 3)
+    values[11, 0] = 999  # line 12
+    source = write_csv(home / "data" / "dies.csv", values)
+    job = transformer(model, home, strategy="MultiRecord", accept="text/csv", output_path=str(home / "out"))
+    with pytest.raises(LocalModeFailure) as failed:
+        job.transform(str(source), content_type="text/csv", split_type="Line")  # type: ignore[attr-defined]
+    message = str(failed.value)
+    assert f"{source} records 1-20: the endpoint " in message and "serve.log)" in message, message
+    assert list((home / "out").iterdir()) == []
 
 
 def test_bad_arguments_fail_before_an_endpoint_starts(model: tuple[Path, Path], home: Path) -> None:
