@@ -81,6 +81,8 @@ def run_transform_job(spec: TransformJobSpec, console: TextIO | None = sys.stdou
     check_input(spec.data)
     check_output(output_path, s3_endpoint_url=spec.s3_endpoint_url)
     endpoints_dir = spec.endpoints_dir or default_endpoints_dir()
+    if (endpoints_dir / name).exists():  # the job's endpoint dir (its serve.log) outlives it
+        raise LocalModeError(f"transform job {name} already exists ({endpoints_dir / name}): choose another job name")
     record = deploy(
         spec.model_data, endpoints_dir=endpoints_dir, framework=spec.framework, entry_point=spec.entry_point,
         source_dir=spec.source_dir, port=free_port(), name=name, workers=_workers(spec),

@@ -218,6 +218,9 @@ def test_the_command_line(model: tuple[Path, Path], home: Path) -> None:
     assert f"transform: wrote {output / 'rows.csv.out'} (30 records)" in done.stdout
     assert "transform job rows completed: 30 records from 1 of 1 files" in done.stdout
     assert done.stdout.rstrip().endswith(f"Output: {output}")
+    again = cli(home, *common, "--job-name", "rows")
+    assert (again.returncode, again.stderr) == (
+        2, f"error: transform job rows already exists ({home / 'endpoints' / 'rows'}): choose another job name\n")
 
     import gzip
 
