@@ -37,7 +37,7 @@ def predict_fn(data, model):
     time.sleep(float(os.environ.get("SECONDS_PER_REQUEST", "0")))
     if (rows < 0).any():
         raise ValueError("negative inputs are refused")
-    if (rows == 999).any():
+    if (rows == 424242.5).any():
         os._exit(3)  # the worker dies mid-request
     return np.column_stack([rows.sum(axis=1) * model["scale"], np.full(len(rows), len(rows))])
 '''
@@ -159,7 +159,7 @@ def test_a_refused_record_fails_the_job_naming_it_and_keeps_completed_files(
 
 def test_a_worker_that_dies_fails_the_job_naming_the_records(model: tuple[Path, Path], home: Path) -> None:
     values = rows(20, 3)
-    values[11, 0] = 999  # line 12
+    values[11, 0] = 424242.5  # line 12
     source = write_csv(home / "data" / "dies.csv", values)
     job = transformer(model, home, strategy="MultiRecord", accept="text/csv", output_path=str(home / "out"))
     with pytest.raises(LocalModeFailure) as failed:
