@@ -15,6 +15,7 @@ from sagemaker.local import LocalSession
 from sagemaker.serializers import JSONSerializer, NumpySerializer
 
 ROLE = "arn:aws:iam::111111111111:role/SageMakerRole"
+BUCKET = "container-runtime-offline"
 
 
 def estimator_for(settings, session):
@@ -41,8 +42,11 @@ def estimator_for(settings, session):
 
 def main():
     settings = json.loads(sys.argv[1])
-    # Naming the bucket keeps the SDK from asking AWS for its default one.
-    session = LocalSession(default_bucket="container-runtime-offline")
+    # Naming the bucket keeps the SDK from asking AWS for its default one. `deploy` calls
+    # `default_bucket()` even with local code, and that checks a named bucket exists (S3
+    # ListBuckets) unless the session already holds it: set it as the session's resolved bucket.
+    session = LocalSession(default_bucket=BUCKET)
+    session._default_bucket = BUCKET
     session.config = {
         "local": {"local_code": True, "serving_port": settings["port"], "container_root": settings["root"]}
     }
