@@ -83,6 +83,8 @@ def load_driver_source(paths: JobPaths) -> DriverSource | None:
         if not entry_script.endswith((".py", ".sh")):
             raise ConfigError(where, f"key 'entry_script': {entry_script!r} is neither a .py nor a .sh script")
     requirements = _string(raw, "requirements", where)
+    if requirements == "auto":
+        raise ConfigError(where, "key 'requirements': 'auto' (JumpStart's) is not supported: name the file")
     if requirements is not None:
         validate_entry_point(requirements, source=f"{where} key 'requirements'")
     source_dir = _string(raw, "source_dir", where)

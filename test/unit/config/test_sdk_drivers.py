@@ -57,6 +57,8 @@ def test_command_wins_and_is_split_without_a_shell(tmp_path: Path) -> None:
         pytest.param({"entry_script": "t.py"}, {"process_count_per_node": 2, "smp": None},
                      "distribution 'torchrun' is not supported", id="torchrun"),
         pytest.param([], None, "expected a JSON object", id="not-object"),
+        pytest.param({"entry_script": "t.py", "requirements": "auto"}, None, "'auto' (JumpStart's) is not supported",
+                     id="requirements-auto"),
     ],
 )
 def test_bad_layouts_name_the_file_and_key(
