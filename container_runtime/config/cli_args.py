@@ -1,9 +1,11 @@
 """Turning hyperparameters into the user script's command-line arguments.
 
-Two styles. `contract` (default) is the SageMaker toolkit's rendering, kept exactly: sorted
-keys, `-k` for one-letter names and `--key` otherwise, Python `str()` values, dicts as
-`k=v,...`, None as an empty argument. `json` (framework parameter `sagemaker_cli_style=json`)
-keeps the order of `hyperparameters.json` and renders lists, dicts, booleans and null as JSON.
+Two styles, named after the SageMaker SDK generations that use them. `contract` (default; SDK v2's
+framework estimators through the training toolkit) is that toolkit's rendering, kept exactly:
+sorted keys, `-k` for one-letter names and `--key` otherwise, Python `str()` values, dicts as
+`k=v,...`, None as an empty argument. `json` (framework parameter `sagemaker_cli_style=json`; the
+default for SDK v3 jobs, `config.sdk_drivers`) is v3's driver rendering: `--key` for every name,
+the order of `hyperparameters.json`, strings raw and everything else JSON.
 
 It lives in `config` because `load_config` renders the arguments once to refuse, before any
 work starts, a hyperparameter no process could receive; `TrainingJob.user_args` renders them
@@ -29,12 +31,14 @@ def render_cli_args(
     if style == "contract":
         items = sorted(hyperparameters.items())
         render = _contract_value
+        name = _option_name
     else:
         items = list(hyperparameters.items())
         render = _json_value
+        name = _v3_option_name
     args: list[str] = []
     for key, value in items:
-        rendered = [_option_name(key), render(value)]
+        rendered = [name(key), render(value)]
         for text in rendered:
             _check_representable(text, key, source)
         args.extend(rendered)
@@ -45,6 +49,10 @@ def _option_name(key: str) -> str:
     if not key:
         return ""
     return f"-{key}" if len(key) == 1 else f"--{key}"
+
+
+def _v3_option_name(key: str) -> str:
+    return f"--{key}"
 
 
 def _contract_value(value: Any) -> str:

@@ -23,6 +23,7 @@ from container_runtime.config.resources import (
     parse_resource_config,
     single_host_resource_config,
 )
+from container_runtime.config.sdk_drivers import DriverSource, load_driver_source, mpi_settings
 from container_runtime.config.settings import env_flag, env_seconds, parse_log_level
 from container_runtime.errors import ConfigError
 from container_runtime.log import INFO
@@ -80,7 +81,12 @@ def load_config(environ: Mapping[str, str]) -> TrainingConfig:
 
     entry_point = _entry_point(environ, reserved, hyperparameters_path)
     submit_directory = _optional_string(reserved, "sagemaker_submit_directory", hyperparameters_path)
-    cli_style = _cli_style(framework, hyperparameters_path)
+    # The SDK v3 layout runs only when nothing names a program the toolkit's way.
+    driver = load_driver_source(paths) if entry_point is None and submit_directory is None else None
+    if driver is not None:
+        entry_point = driver.entry_script
+        notices.append(f"code from the SDK v3 channels: {driver.code_dir} ({_driver_summary(driver)})")
+    cli_style = _cli_style(framework, hyperparameters_path, default="json" if driver is not None else "contract")
     # The script's arguments, rendered now only to refuse one that no process could receive.
     render_cli_args(split.user, cli_style, source=str(hyperparameters_path))
     framework_module = environ.get("SAGEMAKER_TRAINING_MODULE") or None
@@ -89,6 +95,13 @@ def load_config(environ: Mapping[str, str]) -> TrainingConfig:
     distribution = resolve_distribution(
         framework, keys, resource, num_gpus, framework=registered, source=str(hyperparameters_path)
     )
+    if driver is not None and driver.distribution_kind == "mpi" and not driver.command:
+        per_host, options = mpi_settings(driver)
+        per_host = per_host or num_gpus or 1
+        distribution = distribution._replace(
+            kind="mpi", processes_per_host=per_host, num_processes=per_host * len(distribution.hosts),
+            custom_mpi_options=options,
+        )
     return TrainingConfig(
         paths=paths,
         resource=resource,
@@ -118,7 +131,14 @@ def load_config(environ: Mapping[str, str]) -> TrainingConfig:
         inherited_environ=MappingProxyType(dict(environ)),
         notices=tuple(notices),
         cluster=load_cluster_settings(environ),
+        driver_source=driver,
     )
+
+
+def _driver_summary(driver: DriverSource) -> str:
+    if driver.command:
+        return "command " + " ".join(driver.command)
+    return f"entry script {driver.entry_script}"
 
 
 def _check_environ(environ: Mapping[str, str]) -> None:
@@ -203,8 +223,8 @@ def _log_level(reserved: Mapping[str, Any], source: Path) -> int:
     return parse_log_level(value, source=str(source), key="key 'sagemaker_container_log_level'")
 
 
-def _cli_style(framework: Mapping[str, Any], source: Path) -> CliStyle:
-    value = framework.get("sagemaker_cli_style", "contract")
+def _cli_style(framework: Mapping[str, Any], source: Path, *, default: CliStyle) -> CliStyle:
+    value = framework.get("sagemaker_cli_style", default)
     if value == "contract":
         return "contract"
     if value == "json":

@@ -11,6 +11,7 @@ from container_runtime.config.cluster import ClusterSettings
 from container_runtime.config.distribution import Distribution, distribution_hosts, distribution_instance_groups
 from container_runtime.config.paths import JobPaths
 from container_runtime.config.resources import ResourceConfig
+from container_runtime.config.sdk_drivers import DriverSource
 
 __all__ = ["Channel", "CliStyle", "Distribution", "TrainingConfig"]
 
@@ -61,14 +62,26 @@ class TrainingConfig(NamedTuple):
     cluster: ClusterSettings = ClusterSettings()
     #: The cluster engine the hosts came from ("slurm", "kubernetes", ...), None for resourceconfig.json.
     cluster_engine: str | None = None
+    #: The job's code came the SDK v3 way (`sm_drivers/sourcecode.json`, code in `input/data/code`).
+    driver_source: DriverSource | None = None
 
     @property
     def current_host(self) -> str:
         return self.resource.current_host
 
     @property
+    def code_dir(self) -> Path:
+        """Where the code runs from: `<base>/code`, or the `code` channel for an SDK v3 job."""
+        return self.driver_source.code_dir if self.driver_source is not None else self.paths.code
+
+    @property
     def module_dir(self) -> str:
-        return self.submit_directory or str(self.paths.code)
+        return self.submit_directory or str(self.code_dir)
+
+    @property
+    def current_host_rank(self) -> int:
+        """The host's index in the resource config's order (never a sorted order: `algo-10` comes after `algo-9`)."""
+        return self.resource.hosts.index(self.current_host)
 
     @property
     def module_name(self) -> str | None:

@@ -21,7 +21,7 @@ def child_environment(config: TrainingConfig, user_args: Sequence[str]) -> dict[
     environ["SAGEMAKER_JOB_NAME"] = config.job_name
     environ["SAGEMAKER_REGION"] = config.region
     environ["CURRENT_HOST"] = config.current_host
-    environ["PYTHONPATH"] = python_path(str(config.paths.code), environ.get("PYTHONPATH", ""))
+    environ["PYTHONPATH"] = python_path(str(config.code_dir), environ.get("PYTHONPATH", ""))
     # Pipes make Python block-buffer stdout; unbuffered output keeps logs live and in order.
     environ.setdefault("PYTHONUNBUFFERED", "1")
     return environ

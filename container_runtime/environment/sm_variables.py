@@ -2,7 +2,8 @@
 
 Names and encodings follow the SageMaker training toolkit exactly (contract section 1.5),
 so scripts written for SageMaker read the same values. Added on top: shell-safe aliases for
-names a shell cannot read, and `SM_CHECKPOINT_DIR`.
+names a shell cannot read, `SM_CHECKPOINT_DIR`, and the variables SageMaker SDK v3's driver
+script exports (`v3_variables`), so scripts written for either generation find theirs.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from typing import Any
 from container_runtime.config.executables import find_executable
 from container_runtime.config.model import TrainingConfig
 from container_runtime.environment.encoding import encode_env_value, is_shell_name, shell_safe_name
+
+#: `SM_MASTER_PORT`: the port SDK v3's drivers give torchrun and friends (its `environment.py`).
+V3_MASTER_PORT = 7777
 
 
 def training_environment(config: TrainingConfig) -> dict[str, Any]:
@@ -108,8 +112,59 @@ def sm_variables(config: TrainingConfig, user_args: Sequence[str]) -> dict[str, 
     for channel in config.channels:
         variables[f"SM_CHANNEL_{channel.name.upper()}"] = str(channel.path)
     variables["SM_CHECKPOINT_DIR"] = str(config.checkpoint_dir)
+    variables.update(v3_variables(config))
     _add_shell_safe_aliases(variables)
     return variables
+
+
+def v3_variables(config: TrainingConfig) -> dict[str, str]:
+    """The variables SageMaker SDK v3's driver exports (its `environment.py`), with its meanings.
+
+    Two deliberate differences: the master is the first host of the distribution (the
+    resource config's order, `algo-1` on SageMaker) and the rank is the index in that order,
+    where v3 sorts the names as text (`algo-10` before `algo-2`).
+    """
+    paths = config.paths
+    variables = {
+        "SM_MASTER_ADDR": config.master_hostname,
+        "SM_MASTER_PORT": str(V3_MASTER_PORT),
+        "SM_HOST_COUNT": str(len(config.resource.hosts)),
+        "SM_CURRENT_HOST_RANK": str(config.current_host_rank),
+        "SM_OUTPUT_FAILURE": str(paths.failure_file),
+        "SM_INPUT_DATA_DIR": str(paths.input_data),
+        "SM_SOURCE_DIR": str(config.code_dir),
+    }
+    driver = config.driver_source
+    if driver is not None and driver.entry_script is not None:
+        variables["SM_ENTRY_SCRIPT"] = driver.entry_script
+    elif driver is None and config.entry_point is not None:
+        variables["SM_ENTRY_SCRIPT"] = config.entry_point
+    distributed = distributed_config(config)
+    if distributed is not None:
+        variables["SM_DISTRIBUTED_CONFIG"] = encode_env_value(distributed)
+    if driver is not None and driver.distributed is not None:
+        variables["SM_DISTRIBUTED_DRIVER_DIR"] = str(paths.channel("sm_drivers") / "distributed_drivers")
+    return variables
+
+
+def distributed_config(config: TrainingConfig) -> dict[str, Any] | None:
+    """`SM_DISTRIBUTED_CONFIG`: v3's `distributed.json` as sent, else the job's distribution in its shape.
+
+    An MPI job gets the fields of v3's `MPI` config (`process_count_per_node`,
+    `mpi_additional_options`); every distributed job also gets `kind` and its `hosts`.
+    """
+    driver = config.driver_source
+    if driver is not None and driver.distributed is not None:
+        return dict(driver.distributed)
+    distribution = config.distribution
+    if distribution.kind == "none":
+        return None
+    document: dict[str, Any] = {"kind": distribution.kind, "hosts": list(distribution.hosts)}
+    if distribution.kind == "mpi":
+        document["process_count_per_node"] = distribution.processes_per_host
+        document["mpi_additional_options"] = list(distribution.custom_mpi_options)
+        document["num_processes"] = distribution.num_processes
+    return document
 
 
 def _add_shell_safe_aliases(variables: dict[str, str]) -> None:

@@ -25,6 +25,7 @@ from container_runtime.errors import (
     InstallRequirementsError,
 )
 from container_runtime.job.outcome import JobStopped, failure_for
+from container_runtime.job.sdk_code import driver_entry_point, driver_install_command, expand_variables
 from container_runtime.log import get_logger
 from container_runtime.process import ProcessGroup, ProcessOutcome, SignalInbox, SupervisionPolicy, run_supervised
 from container_runtime.usercode.entry_point import (
@@ -53,10 +54,20 @@ class TrainingJob(NamedTuple):
 
     @property
     def code_dir(self) -> Path:
-        return self.config.paths.code
+        return self.config.code_dir
 
     def prepare_code(self) -> EntryPoint:
         """Fetch the code, find the entry point and install what it needs."""
+        driver = self.config.driver_source
+        if driver is not None:
+            self.raise_if_stopped()
+            entry = driver_entry_point(driver)
+            command = driver_install_command(driver, self.python)
+            if command is not None:
+                logger.info("Installing user dependencies: %s", shlex.join(command[1:]))
+                self.run_checked(command, env=self.config.inherited_environ, error_class=InstallRequirementsError,
+                                 label="pip")
+            return entry
         if self.config.entry_point is None:
             raise ConfigError(
                 "hyperparameters.json",
@@ -86,9 +97,15 @@ class TrainingJob(NamedTuple):
         self.run_checked(command, env=self.config.inherited_environ, error_class=error_class, label="pip")
 
     def user_args(self) -> list[str]:
+        driver = self.config.driver_source
+        if driver is not None and driver.command:
+            return []  # an SDK v3 `command` gets no hyperparameter arguments, as under the SDK's driver
         return render_cli_args(self.config.hyperparameters, self.config.cli_style)
 
     def user_command(self, entry: EntryPoint, args: Sequence[str]) -> list[str]:
+        driver = self.config.driver_source
+        if driver is not None and driver.command:
+            return expand_variables(driver.command, self.child_env(args))
         return entry_point_command(entry, args, self.python)
 
     def child_env(self, args: Sequence[str]) -> dict[str, str]:

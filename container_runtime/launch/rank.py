@@ -96,6 +96,9 @@ def adopt_this_hosts_identity(environ: MutableMapping[str, str]) -> str | None:
             environ[name] = value if isinstance(value, str) else json.dumps(value)
     if "CURRENT_HOST" in environ:
         environ["CURRENT_HOST"] = host
+    hosts = resource.get("hosts")
+    if "SM_CURRENT_HOST_RANK" in environ and isinstance(hosts, list) and host in hosts:
+        environ["SM_CURRENT_HOST_RANK"] = str(hosts.index(host))  # SDK v3's, in the resource config's order
     return host
 
 

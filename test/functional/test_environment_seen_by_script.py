@@ -69,6 +69,11 @@ def test_json_cli_style_keeps_order_and_json_values(configured: JobDir) -> None:
     assert report["argv"][1:] == ["--zeta", '[1, "a"]', "--alpha", "false", "--mid", '{"k": null}']
 
 
+def test_json_cli_style_is_sdk_v3s_rendering_double_dash_for_one_letter_names(configured: JobDir) -> None:
+    configured.hyperparameters({"sagemaker_program": "report_env.py", "sagemaker_cli_style": "json", "k": 1})
+    assert run_and_report(configured)["argv"][1:] == ["--k", "1"]
+
+
 def test_sm_variables(configured: JobDir) -> None:
     env = run_and_report(configured)["env"]
     base = configured.base
@@ -120,6 +125,27 @@ def test_sm_variables(configured: JobDir) -> None:
     assert env["SAGEMAKER_JOB_NAME"] == "job-42"
     assert env["SAGEMAKER_REGION"] == "eu-west-1"
     assert env["PYTHONPATH"].split(":")[0] == str(configured.code)
+
+
+def test_sdk_v3_variables(configured: JobDir) -> None:
+    env = run_and_report(configured)["env"]
+    assert env["SM_MASTER_ADDR"] == "algo-1"
+    assert env["SM_MASTER_PORT"] == "7777"
+    assert env["SM_HOST_COUNT"] == "2"
+    assert env["SM_CURRENT_HOST_RANK"] == "1"
+    assert env["SM_ENTRY_SCRIPT"] == "report_env.py"
+    assert env["SM_SOURCE_DIR"] == str(configured.code)
+    assert env["SM_OUTPUT_FAILURE"] == str(configured.output / "failure")
+    assert env["SM_INPUT_DATA_DIR"] == str(configured.base / "input" / "data")
+    assert "SM_DISTRIBUTED_CONFIG" not in env  # a parameter-server flag does nothing without an adapter
+
+
+def test_host_rank_is_the_resource_config_order_with_ten_hosts(configured: JobDir) -> None:
+    hosts = [f"algo-{index}" for index in range(1, 11)]
+    for current, rank in (("algo-2", "1"), ("algo-10", "9")):
+        configured.config_file("resourceconfig.json", {"current_host": current, "hosts": hosts})
+        env = run_and_report(configured)["env"]
+        assert (env["SM_CURRENT_HOST_RANK"], env["SM_HOST_COUNT"]) == (rank, "10")
 
 
 def test_training_env_document(configured: JobDir) -> None:

@@ -20,6 +20,7 @@ from harness.framework_images import build_image, build_seconds
 from harness.hosts import HostCluster, can_make_hosts
 from harness.postgres import PostgresServer, can_run_postgres, running_postgres
 from harness.s3_server import S3Server, running_s3_server
+from harness.sdk_venvs import compose_skip_reason, ensure_sdk_venv
 from harness.slurm import SlurmCluster, can_run_slurm, running_slurm
 
 #: What the session spent where, shown in pytest's summary (the suite has a CI time budget).
@@ -86,6 +87,30 @@ def chainer_gpu_image(daemon: DockerDaemon, bare_base_image: str, build_logs: Pa
 @pytest.fixture(scope="session")
 def tensorflow_gpu_image(daemon: DockerDaemon, bare_base_image: str, build_logs: Path) -> str:
     return build_image(daemon, "tensorflow-gpu", bare_base_image, build_logs)
+
+
+@pytest.fixture(scope="session")
+def sdk_v2_python() -> Path:
+    """The python of a venv holding SageMaker SDK v2 (requirements/sdk-v2.txt), for its local mode."""
+    reason = compose_skip_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    started = time.monotonic()
+    python = ensure_sdk_venv("v2")
+    timings["SDK v2 venv (install or cache)"] = time.monotonic() - started
+    return python
+
+
+@pytest.fixture(scope="session")
+def sdk_v3_python() -> Path:
+    """The python of a venv holding SageMaker SDK v3's `sagemaker-train` (requirements/sdk-v3.txt)."""
+    reason = compose_skip_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    started = time.monotonic()
+    python = ensure_sdk_venv("v3")
+    timings["SDK v3 venv (install or cache)"] = time.monotonic() - started
+    return python
 
 
 @pytest.fixture(scope="session")

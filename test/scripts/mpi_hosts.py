@@ -37,6 +37,7 @@ report = {
     "sum_of_ranks": total,
     "hosts_seen": where,
     "sm_current_host": host,
+    "sm_current_host_rank": os.environ["SM_CURRENT_HOST_RANK"],
     "is_master": json.loads(os.environ["SM_TRAINING_ENV"])["is_master"],
     "model_dir_files_before": sorted(os.listdir(os.environ["SM_MODEL_DIR"])),
 }

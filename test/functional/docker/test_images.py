@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.containers import run_container
+from harness.containers import prepare_job, run_container
 from harness.docker_daemon import DockerDaemon
 from harness.framework_images import build_script
 
@@ -219,6 +219,18 @@ def test_image_config_is_what_sagemaker_and_scripts_read(
     assert "8080/tcp" in config["ExposedPorts"]
 
 
+def test_with_no_command_the_image_runs_train(daemon: DockerDaemon, image: tuple[str, str], tmp_path: Path) -> None:
+    """SDK v3's ModelTrainer without `source_code` passes no command: the image must train."""
+    _, tag = image
+    script = tmp_path / "save.py"
+    script.write_text("import os\nopen(os.path.join(os.environ['SM_MODEL_DIR'], 'model.txt'), 'w').write('trained')\n")
+    job = prepare_job(tmp_path / "opt_ml", [script], {})
+    result = run_container(daemon, tag, [], mounts={job.base: "/opt/ml"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert job.succeeded()
+    assert (job.model / "model.txt").read_text() == "trained"
+
+
 def test_entry_point_dispatches_train_and_serve_and_runs_anything_else_as_given(
     daemon: DockerDaemon, image: tuple[str, str]
 ) -> None:
@@ -232,7 +244,5 @@ def test_entry_point_dispatches_train_and_serve_and_runs_anything_else_as_given(
     echoed = run_container(daemon, tag, ["python", "-c", probe, "$HOME", "a;b"])
     assert echoed.returncode == 0, echoed.stderr
     assert echoed.stdout.split() == ["['$HOME',", "'a;b']", "/opt/venv/bin/python", "UTF-8", "1"]
-    usage = run_container(daemon, tag, [])
-    assert usage.returncode == 2 and usage.stderr.startswith("usage: docker run IMAGE train | serve")
     imported = run_container(daemon, tag, ["python", "-c", f"import {framework}, mpi4py, matplotlib; print('ok')"])
     assert imported.stdout.strip() == "ok", imported.stderr[-2000:]

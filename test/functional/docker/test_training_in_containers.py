@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import tarfile
 import time
@@ -18,6 +19,7 @@ import pytest
 from harness.containers import logs, prepare_job, removed_afterwards, run_args, run_container, unique, wait_for_exit
 from harness.docker_daemon import DockerDaemon
 from harness.example_data import mean_predictor_mse
+from harness.jobs import JobDir
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -107,3 +109,24 @@ def test_docker_stop_reaches_the_scripts_sigterm_handler(
     assert (job.failure() or "").startswith("TrainingStopped:\nSignal SIGTERM\nExitCode 0")
     assert (job.output / "output.tar.gz").exists()  # artifacts are packed after a stop too
     assert len(json.loads(pids.read_text())) == 2
+
+
+def test_an_sdk_v3_layout_trains_under_the_images_default_command(
+    daemon: DockerDaemon, chainer_image: str, mnist_data: Path, tmp_path: Path
+) -> None:
+    """The code in the `code` channel, `sm_drivers/sourcecode.json` naming it: the Chainer adapter runs it."""
+    job = JobDir.at(tmp_path / "opt_ml")
+    for channel in ("train", "test"):
+        shutil.copytree(mnist_data / channel, job.channel(channel), dirs_exist_ok=True)
+    job.hyperparameters({"epochs": "2", "batch-size": "64"}, encode=False)  # as SDK v3 writes them
+    code = job.channel("code")
+    (code / "mnist.py").write_bytes((EXAMPLES / "chainer" / "mnist.py").read_bytes())
+    drivers = job.channel("sm_drivers")
+    (drivers / "sourcecode.json").write_text(json.dumps({"source_dir": "/src", "entry_script": "mnist.py"}))
+    (drivers / "distributed.json").write_text("{}")
+    result = run_container(daemon, chainer_image, [], mounts={job.base: "/opt/ml"})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "mnist.py --epochs 2 --batch-size 64" in result.stderr  # v3's argument rendering
+    assert [int(epoch) for epoch, _ in REPORT_ROW.findall(result.stdout)] == [1, 2]
+    assert job.succeeded()
+    assert "model.npz" in tar_names(job.output / "model.tar.gz")

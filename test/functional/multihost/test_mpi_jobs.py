@@ -61,6 +61,7 @@ def test_ranks_on_two_hosts_allreduce_and_each_sees_its_own_host(cluster: HostCl
             assert report["sum_of_ranks"] == sum(range(size))
             assert report["hosts_seen"] == expected_hosts
             assert report["sm_current_host"] == name
+            assert report["sm_current_host_rank"] == str(index)
             assert report["is_master"] == (name == "algo-1")
         assert host_job.succeeded()
         assert (host_job.output / "model.tar.gz").exists()

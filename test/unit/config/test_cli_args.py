@@ -90,9 +90,9 @@ JSON_CASES = [
     pytest.param({"val": "hello world"}, ["--val", "hello world"], id="string-raw"),
     pytest.param({"val": '"quoted"'}, ["--val", '"quoted"'], id="string-not-re-encoded"),
     pytest.param({"val": ""}, ["--val", ""], id="empty-string"),
-    pytest.param({"n": 3, "f": 0.001, "g": 4.0}, ["-n", "3", "-f", "0.001", "-g", "4.0"], id="numbers"),
+    pytest.param({"n": 3, "f": 0.001, "g": 4.0}, ["--n", "3", "--f", "0.001", "--g", "4.0"], id="numbers"),
     pytest.param({"val": ["\u00e9"]}, ["--val", '["\u00e9"]'], id="unicode-not-escaped"),
-    pytest.param({"k": 1, "": 2}, ["-k", "1", "", "2"], id="names-as-contract"),
+    pytest.param({"k": 1, "lr": 2}, ["--k", "1", "--lr", "2"], id="names-always-double-dash-as-sdk-v3"),
 ]
 
 
@@ -104,15 +104,15 @@ def test_json_style(hyperparameters: dict[str, Any], expected: list[str]) -> Non
 def test_json_style_from_decoded_file_values() -> None:
     decoded = decode_hyperparameters({"b": "[1, 2]", "a": "true", "c": '"s"', "d": "007", "e": "null"})
     assert render_cli_args(decoded, "json") == [
-        "-b",
+        "--b",
         "[1, 2]",
-        "-a",
+        "--a",
         "true",
-        "-c",
+        "--c",
         "s",
-        "-d",
+        "--d",
         "007",
-        "-e",
+        "--e",
         "null",
     ]
 

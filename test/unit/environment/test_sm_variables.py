@@ -549,3 +549,89 @@ def test_hyperparameter_names_that_cannot_be_variables_are_refused(tmp_path: Pat
 
 def test_child_environment_ordinary_names_are_valid_for_exec(standard: TrainingConfig) -> None:
     assert _valid_for_exec(child_environment(standard, USER_ARGS))
+
+
+# SDK v3's variables, exported for every job.
+
+TEN_HOSTS = [f"algo-{index}" for index in range(1, 11)]
+
+
+def test_rank_follows_the_resource_config_order_not_a_text_sort(tmp_path: Path) -> None:
+    # v3 sorts the names as text: algo-10 would come second and algo-2 third.
+    config = make_config(
+        tmp_path, hyperparameters={"sagemaker_program": "train.py"},
+        resource={"current_host": "algo-10", "hosts": TEN_HOSTS},
+    )
+    variables = sm_variables(config, [])
+    assert variables["SM_CURRENT_HOST_RANK"] == "9"
+    assert variables["SM_HOST_COUNT"] == "10"
+    assert variables["SM_MASTER_ADDR"] == "algo-1"
+    assert variables["SM_MASTER_PORT"] == "7777"
+
+
+def test_master_is_the_first_listed_host_whatever_its_name(tmp_path: Path) -> None:
+    config = make_config(
+        tmp_path, hyperparameters={"sagemaker_program": "train.py"},
+        resource={"current_host": "node-a", "hosts": ["node-b", "node-a"]},
+    )
+    variables = sm_variables(config, [])
+    assert (variables["SM_MASTER_ADDR"], variables["SM_CURRENT_HOST_RANK"]) == ("node-b", "1")
+
+
+def test_paths_and_entry_script_of_a_toolkit_style_job(tmp_path: Path) -> None:
+    config = make_config(tmp_path, hyperparameters={"sagemaker_program": "train.py"})
+    variables = sm_variables(config, [])
+    base = tmp_path / "ml"
+    assert variables["SM_ENTRY_SCRIPT"] == "train.py"
+    assert variables["SM_SOURCE_DIR"] == str(base / "code")
+    assert variables["SM_OUTPUT_FAILURE"] == str(base / "output" / "failure")
+    assert variables["SM_INPUT_DATA_DIR"] == str(base / "input" / "data")
+    assert "SM_DISTRIBUTED_CONFIG" not in variables
+    assert "SM_DISTRIBUTED_DRIVER_DIR" not in variables
+
+
+def test_distributed_config_of_an_mpi_job_in_v3s_mpi_shape(tmp_path: Path) -> None:
+    config = make_config(
+        tmp_path,
+        hyperparameters={
+            "sagemaker_program": "train.py", "sagemaker_mpi_enabled": True,
+            "sagemaker_mpi_num_of_processes_per_host": 2, "sagemaker_mpi_custom_mpi_options": "-x FOO",
+        },
+        resource={"current_host": "algo-1", "hosts": ["algo-1", "algo-2"]},
+    )
+    document = json.loads(sm_variables(config, [])["SM_DISTRIBUTED_CONFIG"])
+    assert document == {
+        "kind": "mpi", "hosts": ["algo-1", "algo-2"], "process_count_per_node": 2,
+        "mpi_additional_options": ["-x", "FOO"], "num_processes": 4,
+    }
+
+
+def _v3_layout(tmp_path: Path, source_code: dict[str, object], distributed: dict[str, object] | None = None) -> None:
+    drivers = tmp_path / "ml" / "input" / "data" / "sm_drivers"
+    drivers.mkdir(parents=True)
+    (drivers / "sourcecode.json").write_text(json.dumps(source_code))
+    (drivers / "distributed.json").write_text(json.dumps(distributed or {}))
+    (tmp_path / "ml" / "input" / "data" / "code").mkdir()
+
+
+def test_a_v3_job_sees_its_code_channel_and_entry_script(tmp_path: Path) -> None:
+    _v3_layout(tmp_path, {"source_dir": "/home/me/src", "entry_script": "train.py", "command": None})
+    config = make_config(tmp_path, hyperparameters={"epochs": 2, "k": True})
+    variables = sm_variables(config, ["--epochs", "2"])
+    code = tmp_path / "ml" / "input" / "data" / "code"
+    assert variables["SM_ENTRY_SCRIPT"] == "train.py"
+    assert variables["SM_SOURCE_DIR"] == variables["SM_MODULE_DIR"] == str(code)
+    assert config.cli_style == "json"  # v3's rendering is the default for v3 jobs
+    assert "SM_DISTRIBUTED_CONFIG" not in variables
+
+
+def test_a_v3_mpi_job_gets_distributed_json_as_sent(tmp_path: Path) -> None:
+    sent = {"process_count_per_node": 3, "mpi_additional_options": ["--verbose"]}
+    _v3_layout(tmp_path, {"entry_script": "train.py"}, sent)
+    config = make_config(tmp_path, resource={"current_host": "algo-2", "hosts": ["algo-1", "algo-2"]})
+    variables = sm_variables(config, [])
+    assert json.loads(variables["SM_DISTRIBUTED_CONFIG"]) == sent
+    assert variables["SM_DISTRIBUTED_DRIVER_DIR"].endswith("input/data/sm_drivers/distributed_drivers")
+    assert config.distribution.kind == "mpi"
+    assert (config.distribution.processes_per_host, config.distribution.num_processes) == (3, 6)
+    assert config.distribution.custom_mpi_options == ("--verbose",)

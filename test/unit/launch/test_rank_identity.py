@@ -22,6 +22,7 @@ def master_environment(config_dir: Path) -> dict[str, str]:
         "SM_RESOURCE_CONFIG": json.dumps({"current_host": "algo-1"}),
         "SM_TRAINING_ENV": json.dumps(training_env),
         "CURRENT_HOST": "algo-1",
+        "SM_CURRENT_HOST_RANK": "0",
     }
 
 
@@ -32,6 +33,7 @@ def test_a_worker_rank_sees_its_own_host(tmp_path: Path) -> None:
     environ = master_environment(tmp_path)
     assert adopt_this_hosts_identity(environ) == "algo-2"
     assert environ["SM_CURRENT_HOST"] == environ["CURRENT_HOST"] == "algo-2"
+    assert environ["SM_CURRENT_HOST_RANK"] == "1"
     assert environ["SM_CURRENT_INSTANCE_GROUP"] == "train"
     assert json.loads(environ["SM_RESOURCE_CONFIG"]) == resource
     training_env = json.loads(environ["SM_TRAINING_ENV"])
