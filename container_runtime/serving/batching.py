@@ -10,8 +10,9 @@ result cannot be split, each request is run alone so an error reaches only the r
 caused it.
 
 A thread cannot be interrupted, so a request that outlives its deadline is answered 504 by its
-own thread; when the model call it waits on has itself run past the timeout, the caller is told
-to retire the worker (`Timeout.stuck`).
+own thread. A model call that itself runs past the timeout is stuck: `on_stuck` is called once
+(the worker retires, and gunicorn starts a fresh one) as soon as that is known, checked when a
+request times out and, if its call is younger than the timeout, again when the call would reach it.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class Batcher:
         timeout_seconds: float,
         on_batch: BatchObserver | None = None,
         on_wait: WaitObserver | None = None,
+        on_stuck: Callable[[], None] | None = None,
     ) -> None:
         self.batch_predict = batch_predict
         self.single_predict = single_predict
@@ -75,6 +77,9 @@ class Batcher:
         self.timeout = timeout_seconds
         self.on_batch = on_batch
         self.on_wait = on_wait
+        self.on_stuck = on_stuck
+        self._stuck_reported = False
+        self._call_number = 0
         self._queue: deque[_Item] = deque()
         self._condition = threading.Condition()
         self._arriving = 0
@@ -111,24 +116,48 @@ class Batcher:
                     self._queue.remove(item)
                     raise Timeout(stuck=False)
                 if item.state == RUNNING:
-                    started = self._call_started
-                    stuck = started is not None and time.perf_counter() - started >= self.timeout
-                    raise Timeout(stuck=stuck)
+                    raise Timeout(stuck=self._check_call(self._call_number))
         if item.error is not None:
             raise item.error
         return item.result
+
+    def _check_call(self, number: int) -> bool:
+        """Whether call `number` is still running past the timeout (then report it); else check later.
+
+        Called with the condition held."""
+        started = self._call_started
+        if number != self._call_number or started is None:
+            return False
+        ran = time.perf_counter() - started
+        if ran >= self.timeout:
+            if not self._stuck_reported and self.on_stuck is not None:
+                self._stuck_reported = True
+                logger.warning("A model call has run %.1f s, past the timeout: replacing this worker", ran)
+                self.on_stuck()
+            return True
+        timer = threading.Timer(self.timeout - ran + 0.01, self._check_later, args=(number,))
+        timer.daemon = True
+        timer.start()
+        return False
+
+    def _check_later(self, number: int) -> None:
+        with self._condition:
+            self._check_call(number)
 
     # -- batcher thread -----------------------------------------------------------------------
 
     def _run(self) -> None:
         while True:
             batch = self._gather()
-            self._call_started = time.perf_counter()
+            with self._condition:
+                self._call_number += 1
+                self._call_started = time.perf_counter()
             try:
                 for group in _groups(batch):
                     self._execute(group)
             finally:
-                self._call_started = None
+                with self._condition:
+                    self._call_started = None
 
     def _gather(self) -> list[_Item]:
         with self._condition:

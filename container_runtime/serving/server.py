@@ -65,8 +65,9 @@ class ModelServer(BaseApplication):  # type: ignore[misc,unused-ignore]
 
 
 def request_threads(max_batch_size: int) -> int:
-    """Threads per batching worker: enough to fill two batches while one runs."""
-    return max(8, min(512, 2 * max_batch_size + 2))
+    """Threads per batching worker: enough for several batches to queue while one runs (a request
+    waiting for a thread is invisible to the batcher, so idle threads are cheaper than too few)."""
+    return max(64, min(1024, 4 * max_batch_size))
 
 
 def retire_this_worker() -> None:

@@ -132,7 +132,8 @@ class InferenceService:
             message = "the request did not finish within the timeout"
             if timeout.stuck:
                 message += "; the model call is stuck, so this worker is being replaced"
-            raise RequestTimedOut(message, retire=timeout.stuck) from None
+            # A stuck call retires the worker through the batcher's on_stuck, not this request.
+            raise RequestTimedOut(message, retire=False) from None
         except ServingError:
             raise
         except Exception as error:  # noqa: BLE001 - user code may raise anything

@@ -11,7 +11,7 @@ from container_runtime.errors import JobFailure
 from container_runtime.log import get_logger
 from container_runtime.serving.batching import Batcher
 from container_runtime.serving.handlers import Handlers, default_handlers, import_user_module, resolve_handlers
-from container_runtime.serving.health import FAILED, WorkerHealth
+from container_runtime.serving.health import FAILED, LOADING, WorkerHealth
 from container_runtime.serving.metrics import serving_metrics
 from container_runtime.serving.model_dir import UserCode
 from container_runtime.serving.server import retire_this_worker
@@ -41,6 +41,7 @@ def worker_app_factory(
                     timeout_seconds=settings.timeout_seconds,
                     on_batch=observed.observe_batch if observed is not None else None,
                     on_wait=observed.queue_wait.observe if observed is not None else None,
+                    on_stuck=lambda: _retire(health),
                 )
             )
         if problem is None:
@@ -61,6 +62,12 @@ def worker_app_factory(
         )
 
     return build
+
+
+def _retire(health: WorkerHealth) -> None:
+    """A model call is stuck: /ping stops counting this worker, which drains and exits."""
+    health.report(LOADING, "replacing a worker whose model call outlived the timeout")
+    retire_this_worker()
 
 
 def _handlers(settings: ServingSettings, user_code: UserCode) -> tuple[Handlers, str | None]:
