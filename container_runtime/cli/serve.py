@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         settings.timeout_seconds,
         settings.max_payload_bytes / (1024 * 1024),
         (
-            f"batches of up to {settings.max_batch_size} requests ({settings.max_batch_delay_seconds * 1000:g} ms delay)"
+            f"batches of up to {settings.max_batch_size} requests "
+            f"({settings.max_batch_delay_seconds * 1000:g} ms delay)"
             if batching
             else "no batching"
         ),

@@ -199,7 +199,7 @@ class Batcher:
             for item in group:
                 self._finish(item, self.batch_predict)
             return
-        for item, part in zip(group, parts):
+        for item, part in zip(group, parts, strict=True):
             item.result, item.state = part, DONE
             item.event.set()
 
@@ -242,7 +242,9 @@ def split_rows(result: Any, counts: Sequence[int]) -> list[Any] | None:
         columns = {name: split_rows(value, counts) for name, value in result.items()}
         if any(parts is None for parts in columns.values()):
             return None
-        return [{name: parts[index] for name, parts in columns.items() if parts is not None} for index in range(len(counts))]
+        return [
+            {name: parts[index] for name, parts in columns.items() if parts is not None} for index in range(len(counts))
+        ]
     array = np.asarray(result)
     if array.ndim == 0 or array.shape[0] != total:
         return None

@@ -65,7 +65,7 @@ def render() -> bytes:
     from prometheus_client.multiprocess import MultiProcessCollector
 
     registry = CollectorRegistry()
-    MultiProcessCollector(registry)
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     text: bytes = generate_latest(registry)
     return text
 
@@ -76,7 +76,7 @@ def mark_worker_dead(pid: int) -> None:
         return
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(pid)
+    multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
 def route_label(path: str) -> str:

@@ -43,7 +43,7 @@ class InferenceService:
         self.batcher: Batcher | None = None
         self.on_load: Callable[[float], None] | None = None
 
-    def enable_batching(self, batcher_factory: Callable[["InferenceService"], Batcher]) -> None:
+    def enable_batching(self, batcher_factory: Callable[[InferenceService], Batcher]) -> None:
         self.batcher = batcher_factory(self)
 
     def predict_rows(self, data: Any) -> Any:

@@ -18,6 +18,7 @@ from types import FrameType
 from typing import Any
 
 from container_runtime.log import get_logger
+from container_runtime.serving import oip
 from container_runtime.serving.errors import (
     InvalidInput,
     MethodNotAllowed,
@@ -26,7 +27,6 @@ from container_runtime.serving.errors import (
     RequestTimedOut,
     ServingError,
 )
-from container_runtime.serving import oip
 from container_runtime.serving.health import LOADING, READY, WorkerHealth
 from container_runtime.serving.metrics import TEXT_FORMAT, ServingMetrics, render, route_label
 from container_runtime.serving.service import InferenceService

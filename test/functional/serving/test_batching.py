@@ -115,9 +115,9 @@ def test_bad_requests_in_a_batch_fail_alone(start_server: Callable[..., Server],
     with ThreadPoolExecutor(max_workers=len(cases)) as pool:
         replies = list(pool.map(lambda case: case[1](), cases))
     blocker.join()
-    for (name, _, status), reply in zip(cases, replies):
+    for (name, _, status), reply in zip(cases, replies, strict=True):
         assert reply.status == status, (name, reply.body)
-    for rows, reply in zip(good, replies):
+    for rows, reply in zip(good, replies[: len(good)], strict=True):
         assert reply.json() == (rows @ WEIGHTS).tolist()
     assert replies[12].json()["message"] == "predict_fn raised ZeroDivisionError: bug in predict_fn"
     assert max(calls(tmp_path)) >= 11  # the good rows and the model bug shared a call that failed
