@@ -51,7 +51,11 @@ beside each figure; the exit status is 0 either way:
   * at 8 clients, (b) rps >= 1.5 x (c) rps, and p99(b) < p99(c);
   * at 1 row and 1 client, p50(b) - p50(a) < 1 ms of overhead per request;
   * TensorFlow, JSON, 1 row, 32 clients: rps (t+) >= 2 x (t), and p99 (t+) <= batch delay + two
-    model calls of --batch-size rows;
+    model calls of --batch-size rows. That p99 is serve's own time from queueing a decoded request
+    to its prediction (the `serving_batch_latency_seconds` histogram, read before and after the
+    point; the bound of the bucket holding the 99th percentile): in a closed loop of 32 clients
+    the end-to-end latency is at least 32 / throughput whatever the batching does, so it is
+    printed beside the goal but not judged by it;
   * numpy MLP, NPY, 1 row: rps (b+) >= 0.95 x (b) at 1, 8 and 32 clients;
   * numpy MLP, 1 row, 1 client: p50 (b+) - p50 (b) < 0.2 ms.
 
@@ -565,6 +569,32 @@ def start_tensorflow_stacks(serve: list[str], root: Path, args, body_path: Path)
     return info, stacks
 
 
+def batch_latency_buckets(port: int) -> dict[float, float]:
+    """serve's `serving_batch_latency_seconds` buckets (upper bound -> cumulative count), all workers."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    reply = http_request(port, "GET", "/metrics", timeout=30)
+    buckets: dict[float, float] = {}
+    for family in text_string_to_metric_families(reply.body.decode()):
+        for sample in family.samples:
+            if sample.name == "serving_batch_latency_seconds_bucket":
+                buckets[float(sample.labels["le"])] = sample.value
+    return buckets
+
+
+def bucket_percentile(before: dict[float, float], after: dict[float, float], pct: float) -> float:
+    """The upper bound (ms) of the bucket holding the pct-th percentile of what was observed in between."""
+    bounds = sorted(after)
+    counts = [after[bound] - before.get(bound, 0.0) for bound in bounds]
+    if not counts or counts[-1] <= 0:
+        return float("nan")
+    wanted = counts[-1] * pct / 100
+    for bound, count in zip(bounds, counts, strict=True):
+        if count >= wanted:
+            return bound * 1000
+    return float("inf")
+
+
 def np_allclose(got: object, want: object) -> bool:
     import numpy as np
 
@@ -598,10 +628,12 @@ def batching_report(stacks: list[Stack], tf_stacks: list[Stack], tf_info: dict, 
             f"{anchor(TF_CLIENTS, 'rps')}"
         )
         limit = tf_info["delay_ms"] + 2 * tf_info["call_ms_batch"]
+        server_p99 = statistics.median(tf_info.get("batch_latency_p99_ms") or [float("nan")])
         print(
-            f"{'PASS' if tb.p99_ms <= limit else 'FAIL'}  TensorFlow MLP, {TF_CLIENTS} clients: p99 batched "
-            f"{tb.p99_ms:.2f} ms (unbatched {t.p99_ms:.2f} ms), goal <= delay {tf_info['delay_ms']:g} ms + 2 calls of "
-            f"{tf_info['call_ms_batch']:.3f} ms = {limit:.2f} ms; {anchor(TF_CLIENTS, 'p99')}"
+            f"{'PASS' if server_p99 <= limit else 'FAIL'}  TensorFlow MLP, {TF_CLIENTS} clients: p99 from queueing to "
+            f"prediction (serve's serving_batch_latency_seconds, bucket bound) {server_p99:.2f} ms, goal <= delay "
+            f"{tf_info['delay_ms']:g} ms + 2 calls of {tf_info['call_ms_batch']:.3f} ms = {limit:.2f} ms; "
+            f"end-to-end p99 batched {tb.p99_ms:.2f} ms, unbatched {t.p99_ms:.2f} ms; {anchor(TF_CLIENTS, 'p99')}"
         )
     else:
         print("n/a   TensorFlow MLP batching goals: needs (t) and (t+)")
@@ -853,8 +885,12 @@ def main() -> int:
                             flush=True,
                         )
             for stack in live_tf if round_ % 2 else live_tf[::-1]:
+                before = batch_latency_buckets(stack.port)
                 result = wrk(stack.port, tf_body, script, TF_CLIENTS, args.duration, args.wrk_threads, JSON)
                 stack.points.append(Point(stack.label, 1, TF_CLIENTS, **result))
+                if stack.key == "t+":
+                    server_p99 = bucket_percentile(before, batch_latency_buckets(stack.port), 99)
+                    tf_info.setdefault("batch_latency_p99_ms", []).append(server_p99)
                 print(
                     f"  {f'[{round_}] ' if args.rounds > 1 else ''}{stack.label:26}  1 row  {TF_CLIENTS} clients: "
                     f"{result['rps']:8.1f} req/s, p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms"

@@ -52,7 +52,8 @@ class _Item:
         self.enqueued = time.perf_counter()
 
 
-#: Called with (requests in the call, rows in the call) and with each request's queue wait.
+#: Called with (requests in the call, rows in the call); with each request's queue wait, and its
+#: time from queueing to result (queue wait plus the model call).
 BatchObserver = Callable[[int, int], None]
 WaitObserver = Callable[[float], None]
 
@@ -69,6 +70,7 @@ class Batcher:
         on_batch: BatchObserver | None = None,
         on_wait: WaitObserver | None = None,
         on_stuck: Callable[[], None] | None = None,
+        on_done: WaitObserver | None = None,
     ) -> None:
         self.batch_predict = batch_predict
         self.single_predict = single_predict
@@ -78,6 +80,7 @@ class Batcher:
         self.on_batch = on_batch
         self.on_wait = on_wait
         self.on_stuck = on_stuck
+        self.on_done = on_done
         self._stuck_reported = False
         self._call_number = 0
         self._queue: deque[_Item] = deque()
@@ -117,6 +120,8 @@ class Batcher:
                     raise Timeout(stuck=False)
                 if item.state == RUNNING:
                     raise Timeout(stuck=self._check_call(self._call_number))
+        if self.on_done is not None:
+            self.on_done(time.perf_counter() - item.enqueued)
         if item.error is not None:
             raise item.error
         return item.result
