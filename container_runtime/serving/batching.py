@@ -11,8 +11,8 @@ caused it.
 
 A thread cannot be interrupted, so a request that outlives its deadline is answered 504 by its
 own thread. A model call that itself runs past the timeout is stuck: `on_stuck` is called once
-(the worker retires, and gunicorn starts a fresh one) as soon as that is known, checked when a
-request times out and, if its call is younger than the timeout, again when the call would reach it.
+(the worker retires, and gunicorn starts a fresh one) as soon as that is known, checked whenever a
+request times out and, if the call is younger than the timeout, again when it would reach it.
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ class Batcher:
         self.on_done = on_done
         self._stuck_reported = False
         self._call_number = 0
+        self._timer_for = -1
         self._queue: deque[_Item] = deque()
         self._condition = threading.Condition()
         self._arriving = 0
@@ -108,7 +109,11 @@ class Batcher:
 
     def submit(self, data: Any, deadline: float) -> Any:
         """Run `data` through the model (maybe with others); its result, or raise its error or Timeout."""
-        item = _Item(data, *_batch_key(data))
+        try:
+            item = _Item(data, *_batch_key(data))
+        except BaseException:
+            self.left()
+            raise
         with self._condition:
             self._queue.append(item)
             self._arriving -= 1
@@ -117,6 +122,7 @@ class Batcher:
             with self._condition:
                 if item.state == QUEUED:
                     self._queue.remove(item)
+                    self._check_call(self._call_number)  # queued behind a call that may be stuck
                     raise Timeout(stuck=False)
                 if item.state == RUNNING:
                     raise Timeout(stuck=self._check_call(self._call_number))
@@ -140,9 +146,11 @@ class Batcher:
                 logger.warning("A model call has run %.1f s, past the timeout: replacing this worker", ran)
                 self.on_stuck()
             return True
-        timer = threading.Timer(self.timeout - ran + 0.01, self._check_later, args=(number,))
-        timer.daemon = True
-        timer.start()
+        if self._timer_for != number:
+            self._timer_for = number
+            timer = threading.Timer(self.timeout - ran + 0.01, self._check_later, args=(number,))
+            timer.daemon = True
+            timer.start()
         return False
 
     def _check_later(self, number: int) -> None:
@@ -219,11 +227,9 @@ class Batcher:
 
 def _batch_key(data: Any) -> tuple[Any, int]:
     """(what must match to share a call, rows); key None for data that is not an array of rows."""
-    shape = getattr(data, "shape", None)
-    dtype = getattr(data, "dtype", None)
-    if shape is None or dtype is None or len(shape) < 2 or type(data).__module__ != "numpy":
+    if type(data).__module__ != "numpy" or type(data).__name__ != "ndarray" or data.ndim < 2:
         return None, 1
-    return (tuple(shape[1:]), dtype.str), int(shape[0])
+    return (tuple(data.shape[1:]), data.dtype.str), int(data.shape[0])
 
 
 def _groups(batch: list[_Item]) -> list[list[_Item]]:
