@@ -82,6 +82,15 @@ def test_2000_concurrent_requests_each_get_exactly_their_own_rows(
     assert metric(server, "serving_batch_size_requests_sum") == 2000
 
 
+def test_a_module_with_its_own_predict_fn_is_not_batched_unless_it_says_so(
+    start_server: Callable[..., Server],
+) -> None:
+    server = start_server("linear_model.py", env=batching(8), workers=1)
+    server.wait_ready()
+    assert server.invoke(b"[[1, 2, 3]]", "application/json").json() == [[4.0, 5.0]]
+    assert "Batching is off: the module defines predict_fn without batch_predict_fn or supports_batching" in server.log()
+
+
 def test_a_lone_request_is_not_delayed(start_server: Callable[..., Server]) -> None:
     server = start_server(MODULE, env=batching(32, SAGEMAKER_MODEL_SERVER_MAX_BATCH_DELAY_MS="2000"), workers=1)
     server.wait_ready()

@@ -83,8 +83,3 @@ def test_raw_requests_and_the_v2_error_shape(v2_server: Server) -> None:
     reply = v2_server.request("GET", infer)
     assert reply.status == 405 and list(reply.json()) == ["error"]
 
-
-def test_model_name_must_be_a_plain_name(start_server: Callable[..., Server]) -> None:
-    server = start_server(env={"SAGEMAKER_MODEL_NAME": "a/b"}, workers=1)
-    assert server.process.wait(60) == 1
-    assert "SAGEMAKER_MODEL_NAME" in server.log()
