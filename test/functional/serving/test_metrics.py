@@ -99,9 +99,11 @@ def test_scraping_while_workers_die_and_are_replaced(start_server: Callable[...,
     scraper.start()
     try:
         for round_number in range(3):
+            scrapes_before = len(seen)
             os.kill(worker_pids(tmp_path)[round_number], signal.SIGKILL)
             deadline = time.monotonic() + 30
-            while len(worker_pids(tmp_path)) < 3 + round_number:
+            # Until the replacement has loaded and at least one scrape answered meanwhile.
+            while len(worker_pids(tmp_path)) < 3 + round_number or len(seen) == scrapes_before:
                 assert time.monotonic() < deadline, server.log()
                 time.sleep(0.05)
             server.wait_ready()
@@ -109,7 +111,7 @@ def test_scraping_while_workers_die_and_are_replaced(start_server: Callable[...,
         stop.set()
         scraper.join(30)
     assert problems == []
-    assert len(dropped) <= 3 and len(seen) > 10
+    assert len(dropped) <= 3
     # Counters of dead workers still count; a scrape never goes backwards.
     assert seen and seen == sorted(seen) and seen[-1] == 6
     found = samples(server)
