@@ -8,6 +8,7 @@ every orphan that is reparented to it (it waits for any child), so `serve` needs
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -69,10 +70,11 @@ def main(argv: list[str] | None = None) -> int:
             if not batching:
                 logger.warning("Batching is off: %s", why_not)
         install_requirements(user_code.code_dir)
+        if importlib.util.find_spec("prometheus_client") is None:
+            raise ModuleNotFoundError("no prometheus_client", name="prometheus_client")
         metrics_dir = Path(tempfile.mkdtemp(prefix="serve-metrics-"))
         # Before prometheus-client is imported anywhere, so every process writes its samples there.
         os.environ[MULTIPROC_VARIABLE] = str(metrics_dir)
-        import prometheus_client  # noqa: F401 - fail here, with the hint below, when it is missing
     except JobFailure as error:
         logger.error("%s", error.one_line())
         return error.exit_code
