@@ -84,12 +84,21 @@ class InvocationApp:
         ).encode()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        metrics = self.metrics
+        if metrics is None:
+            return self._handle(environ, start_response, None)
+        metrics.in_flight.inc()
+        try:
+            return self._handle(environ, start_response, metrics)
+        finally:
+            metrics.in_flight.dec()
+
+    def _handle(
+        self, environ: dict[str, Any], start_response: StartResponse, metrics: ServingMetrics | None
+    ) -> Iterable[bytes]:
         started = time.perf_counter()
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "")
-        metrics = self.metrics
-        if metrics is not None:
-            metrics.in_flight.inc()
         retire = False
         headers: list[tuple[str, str]] = []
         v2 = path.startswith("/v2")
@@ -107,7 +116,6 @@ class InvocationApp:
             route = route_label(path)
             metrics.requests.labels(route, str(status)).inc()
             metrics.latency.labels(route).observe(elapsed)
-            metrics.in_flight.dec()
         logger.info("%s %s %d %dB %.1fms", method, path, status, len(body), elapsed * 1000)
         if retire:
             logger.warning("Request outlived %.0f s: replacing this worker", self.timeout_seconds)
