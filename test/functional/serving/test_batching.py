@@ -190,3 +190,31 @@ def test_sigterm_with_a_full_queue_answers_every_queued_request(start_server: Ca
     for thread in threads:
         thread.join(30)
     assert outcomes == {index: "ok" for index in range(clients)}
+
+
+def test_random_requests_to_a_batching_server_get_only_2xx_or_4xx(start_server: Callable[..., Server]) -> None:
+    server = start_server(MODULE, env=batching(16), workers=1)
+    server.wait_ready()
+    rng = np.random.default_rng(17)
+    bodies: list[tuple[bytes, str]] = []
+    for index in range(120):
+        width = int(rng.integers(0, 5))
+        # Non-negative: batch_model.py treats a first value of -1 or -2 as "hang" or "crash".
+        shape = (int(rng.integers(0, 4)), width)
+        rows = rng.uniform(0, 10, size=shape).astype(rng.choice(["float32", "float64", "int64"]))
+        content_type = CONTENT_TYPES[index % 3]
+        body = encode(rows, content_type) if rows.size else b"[]"
+        if index % 5 == 4:
+            body = body[: int(rng.integers(0, max(1, len(body))))]  # truncated
+        bodies.append((body, content_type))
+
+    def one(item: tuple[bytes, str]) -> str | None:
+        reply = server.invoke(*item)
+        if not 200 <= reply.status < 500:
+            return f"{reply.status} {reply.body[:120]!r} for {item[0][:60]!r}"
+        return None
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        problems = [problem for problem in pool.map(one, bodies) if problem]
+    assert problems == []
+    assert server.invoke(b"[[1, 2, 3]]", "application/json").json() == [[4.0, 5.0]]
