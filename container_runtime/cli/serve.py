@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     from container_runtime.serving.health import WorkerHealth
-    from container_runtime.serving.metrics import mark_worker_dead, serving_metrics
+    from container_runtime.serving.metrics import serving_metrics
     from container_runtime.serving.server import ModelServer, request_threads
     from container_runtime.serving.worker import worker_app_factory
 
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def worker_exited(pid: int) -> None:
         health.forget(pid)
-        mark_worker_dead(pid)
+        metrics.mark_worker_dead(pid)
 
     master_pid = os.getpid()
     try:

@@ -8,7 +8,7 @@ its counters and histograms keep counting.
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 
 MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
@@ -25,7 +25,11 @@ class ServingMetrics:
     """The metric objects; created lazily so importing this module costs nothing."""
 
     def __init__(self) -> None:
-        from prometheus_client import Counter, Gauge, Histogram
+        from prometheus_client import Counter, Gauge, Histogram, multiprocess
+
+        # Imported now, not in the master's SIGCHLD handler: a second signal arriving during that
+        # first import would find the module half-initialised.
+        self._mark_process_dead: Callable[[int], None] = multiprocess.mark_process_dead
 
         self.requests = Counter("serving_requests_total", "HTTP requests answered", ["route", "status"])
         self.latency = Histogram(
@@ -53,6 +57,10 @@ class ServingMetrics:
             "serving_worker_restarts_total", "Workers started to replace one that exited"
         )
 
+    def mark_worker_dead(self, pid: int) -> None:
+        """Drop a dead worker's live gauges (master side, from gunicorn's child_exit)."""
+        self._mark_process_dead(pid)
+
     def observe_batch(self, requests: int, rows: int) -> None:
         self.batch_requests.observe(requests)
         self.batch_rows.observe(rows)
@@ -77,15 +85,6 @@ def render() -> bytes:
     MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     text: bytes = generate_latest(registry)
     return text
-
-
-def mark_worker_dead(pid: int) -> None:
-    """Drop a dead worker's live gauges (master side, from gunicorn's child_exit)."""
-    if not os.environ.get(MULTIPROC_VARIABLE):
-        return
-    from prometheus_client import multiprocess
-
-    multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
 def route_label(path: str) -> str:
