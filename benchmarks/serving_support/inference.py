@@ -8,6 +8,10 @@ import os
 
 import numpy as np
 
+#: predict_fn is row-wise, so our `serve` may batch requests when its batch size is set (the
+#: legacy stack ignores the name).
+supports_batching = True
+
 
 class MLP:
     def __init__(self, weights):

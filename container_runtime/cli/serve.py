@@ -8,6 +8,7 @@ every orphan that is reparented to it (it waits for any child), so `serve` needs
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -22,7 +23,8 @@ from container_runtime.errors import JobFailure
 USAGE = """usage: serve
 
 Hosts the model under $SAGEMAKER_BASE_DIR/model (default /opt/ml/model) over HTTP on
-$SAGEMAKER_BIND_TO_PORT (default 8080): GET /ping, POST /invocations, GET /execution-parameters.
+$SAGEMAKER_BIND_TO_PORT (default 8080): GET /ping, POST /invocations, GET /execution-parameters,
+GET /metrics (Prometheus) and the Open Inference Protocol's /v2 routes.
 Settings come from the SAGEMAKER_* variables documented in the README; serve takes no arguments."""
 
 
@@ -47,18 +49,32 @@ def main(argv: list[str] | None = None) -> int:
         if threads is not None:
             logger.info("Math libraries use %d thread(s) per worker (set OMP_NUM_THREADS to change)", threads)
         from container_runtime.serving.handlers import (
+            batching_applies,
             check_handler_combination,
             default_handlers,
             defined_handler_names,
         )
+        from container_runtime.serving.metrics import MULTIPROC_VARIABLE
         from container_runtime.serving.model_dir import install_requirements, locate_user_code, unpack_model_archive
 
-        default_handlers(settings.framework, allow_pickle=settings.allow_pickle)
+        defaults = default_handlers(settings.framework, allow_pickle=settings.allow_pickle)
         unpack_model_archive(settings.model_dir)
         user_code = locate_user_code(settings)
+        names: frozenset[str] = frozenset()
         if user_code.module_file is not None:
-            check_handler_combination(defined_handler_names(user_code.module_file), str(user_code.module_file))
+            names = defined_handler_names(user_code.module_file)
+            check_handler_combination(names, str(user_code.module_file))
+        batching = False
+        if settings.max_batch_size > 1:
+            batching, why_not = batching_applies(names, defaults)
+            if not batching:
+                logger.warning("Batching is off: %s", why_not)
         install_requirements(user_code.code_dir)
+        if importlib.util.find_spec("prometheus_client") is None:
+            raise ModuleNotFoundError("no prometheus_client", name="prometheus_client")
+        metrics_dir = Path(tempfile.mkdtemp(prefix="serve-metrics-"))
+        # Before prometheus-client is imported anywhere, so every process writes its samples there.
+        os.environ[MULTIPROC_VARIABLE] = str(metrics_dir)
     except JobFailure as error:
         logger.error("%s", error.one_line())
         return error.exit_code
@@ -67,13 +83,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     from container_runtime.serving.health import WorkerHealth
-    from container_runtime.serving.server import ModelServer
+    from container_runtime.serving.metrics import serving_metrics
+    from container_runtime.serving.server import ModelServer, request_threads
     from container_runtime.serving.worker import worker_app_factory
 
     health_dir = Path(tempfile.mkdtemp(prefix="serve-health-"))
     health = WorkerHealth(health_dir, settings.workers)
     logger.info(
-        "Serving %s with %s (%s defaults) on port %d: %d workers, timeout %g s, payload limit %g MiB",
+        "Serving %s with %s (%s defaults) on port %d: %d workers, timeout %g s, payload limit %g MiB, %s",
         settings.model_dir,
         user_code.module_file.name if user_code.module_file else "no user module",
         settings.framework,
@@ -81,20 +98,41 @@ def main(argv: list[str] | None = None) -> int:
         settings.workers,
         settings.timeout_seconds,
         settings.max_payload_bytes / (1024 * 1024),
+        (
+            f"batches of up to {settings.max_batch_size} requests "
+            f"({settings.max_batch_delay_seconds * 1000:g} ms delay)"
+            if batching
+            else "no batching"
+        ),
     )
+    metrics = serving_metrics()
+    forks = [0]
+
+    def worker_started() -> None:
+        forks[0] += 1
+        if forks[0] > settings.workers:
+            metrics.worker_restarts.inc()
+
+    def worker_exited(pid: int) -> None:
+        health.forget(pid)
+        metrics.mark_worker_dead(pid)
+
     master_pid = os.getpid()
     try:
         ModelServer(
-            worker_app_factory(settings, user_code, health),
+            worker_app_factory(settings, user_code, health, batching=batching, metrics=True),
             port=settings.port,
             workers=settings.workers,
             timeout_seconds=settings.timeout_seconds,
-            on_worker_exit=health.forget,
+            on_worker_exit=worker_exited,
+            on_worker_start=worker_started,
+            threads=request_threads(settings.max_batch_size) if batching else 1,
         ).run()
     finally:
         # Workers are forked inside run() and unwind through here when they exit.
         if os.getpid() == master_pid:
             shutil.rmtree(health_dir, ignore_errors=True)
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 

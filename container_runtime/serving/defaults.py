@@ -23,6 +23,8 @@ class DefaultHandlers:
     output_types: tuple[str, ...] = codecs.ENCODABLE
     #: dtype JSON, CSV and JSON Lines bodies are cast to (None keeps numpy's choice).
     text_dtype: Any = None
+    #: predict_fn answers one output row per input row, so requests may share a call (batching).
+    rowwise_predict = True
 
     def __init__(self, *, allow_pickle: bool = False, program: str | None = None) -> None:
         self.allow_pickle = allow_pickle

@@ -67,6 +67,11 @@ class RequestTimedOut(ServingError):
     status = 504
     error = "RequestTimedOut"
 
+    def __init__(self, message: str, *, retire: bool = True) -> None:
+        super().__init__(message)
+        #: Whether the worker must be replaced (its model code may still be running).
+        self.retire = retire
+
 
 def client_error_status(error: BaseException) -> int | None:
     """The 4xx status a foreign exception asks for through a `status_code` attribute."""

@@ -14,8 +14,11 @@ from container_runtime.plugins import SERVING_DEFAULTS, load_plugin
 from container_runtime.serving.defaults import DefaultHandlers
 from container_runtime.usercode.inspection import top_level_names
 
-HANDLER_NAMES = ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")
-PIPELINE_NAMES = ("input_fn", "predict_fn", "output_fn")
+HANDLER_NAMES = ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn", "batch_predict_fn")
+PIPELINE_NAMES = ("input_fn", "predict_fn", "output_fn", "batch_predict_fn")
+#: A user module sets `supports_batching = True` when its predict_fn is row-wise (rows in, one
+#: output row per input row), so requests may be concatenated into one call.
+BATCHING_FLAG = "supports_batching"
 
 SOURCE = "environment variable SAGEMAKER_SERVING_FRAMEWORK"
 
@@ -30,6 +33,10 @@ class Handlers(NamedTuple):
     user_defined: frozenset[str]
     #: Response types the default output_fn can produce.
     output_types: tuple[str, ...]
+    #: The user's row-wise predict for concatenated requests (else predict_fn when `rowwise`).
+    batch_predict_fn: Callable[..., Any] | None = None
+    #: Whether requests' rows may be concatenated into one predict call.
+    rowwise: bool = False
 
 
 def default_handlers(framework: str, *, allow_pickle: bool, program: str | None = None) -> DefaultHandlers:
@@ -40,8 +47,21 @@ def default_handlers(framework: str, *, allow_pickle: bool, program: str | None 
 
 
 def defined_handler_names(source_file: Path) -> frozenset[str]:
-    """Handler names a module defines at top level, read without importing it."""
-    return top_level_names(source_file) & frozenset(HANDLER_NAMES)
+    """Handler names (and the batching flag) a module defines at top level, read without importing it."""
+    return top_level_names(source_file) & frozenset((*HANDLER_NAMES, BATCHING_FLAG))
+
+
+def batching_applies(names: frozenset[str], defaults: DefaultHandlers) -> tuple[bool, str]:
+    """Whether requests may be batched with these handlers (names from `top_level_names`), and why not."""
+    if "transform_fn" in names:
+        return False, "the module defines transform_fn, which takes whole bodies"
+    if "batch_predict_fn" in names or BATCHING_FLAG in names:
+        return True, ""
+    if "predict_fn" in names:
+        return False, f"the module defines predict_fn without batch_predict_fn or {BATCHING_FLAG} = True"
+    if not defaults.rowwise_predict:
+        return False, "the framework's default predict_fn is not row-wise"
+    return True, ""
 
 
 def check_handler_combination(names: frozenset[str], source: str) -> None:
@@ -73,6 +93,12 @@ def resolve_handlers(module: ModuleType | None, defaults: DefaultHandlers, sourc
         if module is not None and callable(getattr(module, name, None))
     }
     check_handler_combination(frozenset(user), source)
+    if "batch_predict_fn" in user:
+        rowwise = True
+    elif "predict_fn" in user:
+        rowwise = bool(getattr(module, BATCHING_FLAG, False))
+    else:
+        rowwise = defaults.rowwise_predict and "transform_fn" not in user
     return Handlers(
         model_fn=user.get("model_fn", defaults.model_fn),
         input_fn=user.get("input_fn", defaults.input_fn),
@@ -81,4 +107,6 @@ def resolve_handlers(module: ModuleType | None, defaults: DefaultHandlers, sourc
         transform_fn=user.get("transform_fn"),
         user_defined=frozenset(user),
         output_types=defaults.output_types,
+        batch_predict_fn=user.get("batch_predict_fn"),
+        rowwise=rowwise,
     )

@@ -1,9 +1,11 @@
-"""Running the WSGI app under gunicorn: pre-forked sync workers, one model per worker.
+"""Running the WSGI app under gunicorn: pre-forked workers, one model per worker.
 
-Sync workers give each request a whole process (the model code is CPU-bound) and run it in
-the main thread, where SIGALRM can cut a request that outlives the timeout; the worker then
-retires and gunicorn starts a fresh one, which reloads the model. The master removes dead
-workers from the health directory; SIGTERM lets in-flight requests finish, then exits 0.
+Without batching, sync workers give each request a whole process (the model code is CPU-bound)
+and run it in the main thread, where SIGALRM can cut a request that outlives the timeout; the
+worker then retires and gunicorn starts a fresh one, which reloads the model. With batching,
+gthread workers accept many requests at once and one batcher thread per worker runs the model
+(see `batching`). The master removes dead workers from the health directory and the metrics;
+SIGTERM lets in-flight and queued requests finish, then exits 0.
 """
 
 from __future__ import annotations
@@ -29,13 +31,16 @@ class ModelServer(BaseApplication):  # type: ignore[misc,unused-ignore]
         workers: int,
         timeout_seconds: float,
         on_worker_exit: Callable[[int], None],
+        on_worker_start: Callable[[], None] | None = None,
+        threads: int = 1,
         log_level: str = "warning",
     ) -> None:
         self.app_factory = app_factory
         self.options = {
             "bind": [f"0.0.0.0:{port}"],
             "workers": workers,
-            "worker_class": "sync",
+            "worker_class": "gthread" if threads > 1 else "sync",
+            "threads": threads,
             "timeout": int(timeout_seconds) + WATCHDOG_MARGIN_SECONDS,
             "graceful_timeout": int(timeout_seconds) + 5,
             "backlog": 2048,
@@ -46,6 +51,8 @@ class ModelServer(BaseApplication):  # type: ignore[misc,unused-ignore]
             "child_exit": lambda server, worker: on_worker_exit(worker.pid),
             "worker_abort": lambda worker: on_worker_exit(worker.pid),
         }
+        if on_worker_start is not None:
+            self.options["pre_fork"] = lambda server, worker: on_worker_start()
         super().__init__()
 
     def load_config(self) -> None:
@@ -55,6 +62,12 @@ class ModelServer(BaseApplication):  # type: ignore[misc,unused-ignore]
     def load(self) -> Callable[..., Any]:
         """Called in each worker after the fork: build the app and start loading the model."""
         return self.app_factory()
+
+
+def request_threads(max_batch_size: int) -> int:
+    """Threads per batching worker: enough for several batches to queue while one runs (a request
+    waiting for a thread is invisible to the batcher, so idle threads are cheaper than too few)."""
+    return max(64, min(1024, 4 * max_batch_size))
 
 
 def retire_this_worker() -> None:

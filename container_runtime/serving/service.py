@@ -7,17 +7,20 @@ content type, or raises a `ServingError`.
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
 from container_runtime.log import get_logger
 from container_runtime.serving import content_types as ct
+from container_runtime.serving.batching import Batcher, Timeout
 from container_runtime.serving.errors import (
     HandlerFailed,
     InvalidInput,
     ModelNotReady,
     NotAcceptable,
+    RequestTimedOut,
     ServingError,
     client_error_status,
 )
@@ -36,6 +39,20 @@ class InferenceService:
         self.state = LOADING
         self.reason = "loading the model"
         self.model: Any = None
+        #: Set by `enable_batching`: predictions then run on the batcher's thread.
+        self.batcher: Batcher | None = None
+        self.on_load: Callable[[float], None] | None = None
+
+    def enable_batching(self, batcher_factory: Callable[[InferenceService], Batcher]) -> None:
+        self.batcher = batcher_factory(self)
+
+    def predict_rows(self, data: Any) -> Any:
+        """The row-wise prediction for (possibly concatenated) rows: batch_predict_fn or predict_fn."""
+        function = self.handlers.batch_predict_fn or self.handlers.predict_fn
+        return function(data, self.model)
+
+    def predict_single(self, data: Any) -> Any:
+        return self.handlers.predict_fn(data, self.model)
 
     def start_loading(self) -> threading.Thread:
         """Load the model in the background so `/ping` can answer 503 meanwhile."""
@@ -45,6 +62,7 @@ class InferenceService:
         return thread
 
     def load(self) -> None:
+        started = time.perf_counter()
         try:
             self.model = self.handlers.model_fn(self.model_dir)
         except Exception as error:  # noqa: BLE001 - any failure of user code is reported, not raised
@@ -53,13 +71,23 @@ class InferenceService:
             logger.error("model_fn failed: %s\n%s", self.reason, traceback.format_exc().rstrip())
             self.health.report(FAILED, self.reason)
             return
+        if self.on_load is not None:
+            self.on_load(time.perf_counter() - started)
+        if self.batcher is not None:
+            self.batcher.start()
         self.state = READY
         self.health.report(READY)
         logger.info("Model loaded")
 
-    def invoke(self, body: bytes, content_type_header: str | None, accept_header: str | None) -> tuple[bytes, str]:
+    def check_ready(self) -> None:
         if self.state != READY:
             raise ModelNotReady(self.reason if self.state == FAILED else "the model is still loading")
+
+    def invoke(
+        self, body: bytes, content_type_header: str | None, accept_header: str | None, deadline: float = 0.0
+    ) -> tuple[bytes, str]:
+        """Decode, predict and encode one request; `deadline` (perf_counter) bounds a batched wait."""
+        self.check_ready()
         content_type = ct.media_type(content_type_header) or ct.JSON
         accept = self._accept(accept_header)
         input_data: bytes | str = body
@@ -72,10 +100,44 @@ class InferenceService:
         if handlers.transform_fn is not None:
             result = _call("transform_fn", handlers.transform_fn, self.model, input_data, content_type, accept)
         else:
-            data = _call("input_fn", handlers.input_fn, input_data, content_type)
-            prediction = _call("predict_fn", handlers.predict_fn, data, self.model)
+            if self.batcher is None:
+                data = _call("input_fn", handlers.input_fn, input_data, content_type)
+                prediction = _call("predict_fn", handlers.predict_fn, data, self.model)
+            else:
+                self.batcher.arriving()
+                try:
+                    data = _call("input_fn", handlers.input_fn, input_data, content_type)
+                except BaseException:
+                    self.batcher.left()
+                    raise
+                prediction = self._batched(data, deadline)
             result = _call("output_fn", handlers.output_fn, prediction, accept)
         return _response(result, accept)
+
+    def predict(self, data: Any, deadline: float = 0.0) -> Any:
+        """A prediction for already-decoded data (the Open Inference Protocol route)."""
+        self.check_ready()
+        if self.handlers.transform_fn is not None:
+            raise InvalidInput("this model defines transform_fn, which takes bodies: use /invocations")
+        if self.batcher is None:
+            return _call("predict_fn", self.handlers.predict_fn, data, self.model)
+        self.batcher.arriving()
+        return self._batched(data, deadline)
+
+    def _batched(self, data: Any, deadline: float) -> Any:
+        assert self.batcher is not None
+        try:
+            return self.batcher.submit(data, deadline)
+        except Timeout as timeout:
+            message = "the request did not finish within the timeout"
+            if timeout.stuck:
+                message += "; the model call is stuck, so this worker is being replaced"
+            # A stuck call retires the worker through the batcher's on_stuck, not this request.
+            raise RequestTimedOut(message, retire=False) from None
+        except ServingError:
+            raise
+        except Exception as error:  # noqa: BLE001 - user code may raise anything
+            raise _mapped("predict_fn", error) from error
 
     def _accept(self, header: str | None) -> str:
         accepted = ct.parse_accept(header)
@@ -94,14 +156,20 @@ def _call(name: str, function: Callable[..., Any], *args: Any) -> Any:
     except ServingError:
         raise
     except Exception as error:  # noqa: BLE001 - user code may raise anything
-        status = client_error_status(error)
-        if status is not None:
-            client_error = ServingError(f"{name}: {error}")
-            client_error.status = status
-            client_error.error = type(error).__name__
-            raise client_error from error
-        logger.error("%s raised %s: %s\n%s", name, type(error).__name__, error, traceback.format_exc().rstrip())
-        raise HandlerFailed(name, error) from error
+        raise _mapped(name, error) from error
+
+
+def _mapped(name: str, error: Exception) -> ServingError:
+    """A user exception as the ServingError the client gets (4xx if it asks for one, else 500)."""
+    status = client_error_status(error)
+    if status is not None:
+        client_error = ServingError(f"{name}: {error}")
+        client_error.status = status
+        client_error.error = type(error).__name__
+        return client_error
+    trace = "".join(traceback.format_exception(error)).rstrip()
+    logger.error("%s raised %s: %s\n%s", name, type(error).__name__, error, trace)
+    return HandlerFailed(name, error)
 
 
 def _response(result: Any, accept: str) -> tuple[bytes, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -14,6 +15,7 @@ from container_runtime.errors import ConfigError
 from container_runtime.serving import content_types as ct
 
 MIB = 1024 * 1024
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
 class ServingSettings(NamedTuple):
@@ -28,6 +30,12 @@ class ServingSettings(NamedTuple):
     framework: str
     allow_pickle: bool
     log_level: int
+    #: Requests combined into one predict call at most; 1 turns batching off.
+    max_batch_size: int = 1
+    #: How long the oldest queued request may wait for requests still being decoded.
+    max_batch_delay_seconds: float = 0.005
+    #: The model's name on the Open Inference Protocol routes.
+    model_name: str = "model"
 
     @property
     def model_dir(self) -> Path:
@@ -57,7 +65,24 @@ def load_serving_settings(environ: Mapping[str, str]) -> ServingSettings:
         framework=(environ.get("SAGEMAKER_SERVING_FRAMEWORK") or "numpy").strip().lower(),
         allow_pickle=env_flag(environ, "SAGEMAKER_NPY_ALLOW_PICKLE", False),
         log_level=_log_level(environ),
+        max_batch_size=_int(environ, "SAGEMAKER_MODEL_SERVER_MAX_BATCH_SIZE", 1, low=1, high=4096),
+        max_batch_delay_seconds=env_number(
+            environ, "SAGEMAKER_MODEL_SERVER_MAX_BATCH_DELAY_MS", 5.0, unit=" of milliseconds"
+        ) / 1000,
+        model_name=_model_name(environ),
     )
+
+
+def _model_name(environ: Mapping[str, str]) -> str:
+    raw = environ.get("SAGEMAKER_MODEL_NAME", "").strip()
+    if not raw:
+        return "model"
+    if not MODEL_NAME.fullmatch(raw):
+        raise ConfigError(
+            "environment variable SAGEMAKER_MODEL_NAME",
+            f"expected letters, digits, '_', '.' or '-' (at most 128), got {raw!r}",
+        )
+    return raw
 
 
 def _int(environ: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:

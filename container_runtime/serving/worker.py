@@ -9,8 +9,10 @@ from typing import Any
 
 from container_runtime.errors import JobFailure
 from container_runtime.log import get_logger
+from container_runtime.serving.batching import Batcher
 from container_runtime.serving.handlers import Handlers, default_handlers, import_user_module, resolve_handlers
-from container_runtime.serving.health import FAILED, WorkerHealth
+from container_runtime.serving.health import FAILED, LOADING, WorkerHealth
+from container_runtime.serving.metrics import serving_metrics
 from container_runtime.serving.model_dir import UserCode
 from container_runtime.serving.server import retire_this_worker
 from container_runtime.serving.service import InferenceService
@@ -21,11 +23,28 @@ logger = get_logger(__name__)
 
 
 def worker_app_factory(
-    settings: ServingSettings, user_code: UserCode, health: WorkerHealth
+    settings: ServingSettings, user_code: UserCode, health: WorkerHealth, *, batching: bool, metrics: bool
 ) -> Callable[[], Callable[..., Any]]:
     def build() -> Callable[..., Any]:
         handlers, problem = _handlers(settings, user_code)
         service = InferenceService(handlers, str(settings.model_dir), settings.default_accept, health)
+        observed = serving_metrics() if metrics else None
+        if observed is not None:
+            service.on_load = observed.model_load.observe
+        if batching:
+            service.enable_batching(
+                lambda owner: Batcher(
+                    owner.predict_rows,
+                    owner.predict_single,
+                    max_batch_size=settings.max_batch_size if handlers.rowwise else 1,
+                    max_delay_seconds=settings.max_batch_delay_seconds,
+                    timeout_seconds=settings.timeout_seconds,
+                    on_batch=observed.observe_batch if observed is not None else None,
+                    on_wait=observed.queue_wait.observe if observed is not None else None,
+                    on_stuck=lambda: _retire(health),
+                    on_done=observed.batch_latency.observe if observed is not None else None,
+                )
+            )
         if problem is None:
             service.start_loading()
         else:
@@ -38,9 +57,18 @@ def worker_app_factory(
             timeout_seconds=settings.timeout_seconds,
             max_concurrent_transforms=settings.workers,
             retire_worker=retire_this_worker,
+            metrics=observed,
+            model_name=settings.model_name,
+            platform=settings.framework,
         )
 
     return build
+
+
+def _retire(health: WorkerHealth) -> None:
+    """A model call is stuck: /ping stops counting this worker, which drains and exits."""
+    health.report(LOADING, "replacing a worker whose model call outlived the timeout")
+    retire_this_worker()
 
 
 def _handlers(settings: ServingSettings, user_code: UserCode) -> tuple[Handlers, str | None]:

@@ -131,7 +131,8 @@ def test_bad_settings_are_one_line_errors(tmp_path: Path) -> None:
     make_model_dir(tmp_path)
     for variable, value in [("SAGEMAKER_BIND_TO_PORT", "http"), ("SAGEMAKER_MODEL_SERVER_WORKERS", "0"),
                             ("SAGEMAKER_MAX_PAYLOAD_IN_MB", "-1"), ("SAGEMAKER_SERVING_FRAMEWORK", "sklearn"),
-                            ("SAGEMAKER_PROGRAM", "missing.py")]:
+                            ("SAGEMAKER_PROGRAM", "missing.py"), ("SAGEMAKER_MODEL_SERVER_MAX_BATCH_SIZE", "0"),
+                            ("SAGEMAKER_MODEL_SERVER_MAX_BATCH_DELAY_MS", "-1"), ("SAGEMAKER_MODEL_NAME", "a/b")]:
         env = {**os.environ, "SAGEMAKER_BASE_DIR": str(tmp_path), variable: value}
         result = subprocess.run(serve_command(), env=env, capture_output=True, text=True, timeout=60, check=False)
         assert result.returncode == 1, variable
