@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,7 +36,9 @@ from typing import Literal
 
 KERNEL = Path(__file__).with_name("notebook_kernel.py")
 MARKER = "@@notebook-replay@@"  # the kernel's marker (notebook_kernel.MARKER), shared by value
-NOTEBOOKS = Path(os.environ.get("NOTEBOOKS_DIR", "/work/shared/reference/user-notebooks"))
+REPO = Path(__file__).resolve().parents[2]
+#: The five public notebooks our users follow (the issue's `../shared/reference/user-notebooks/`).
+NOTEBOOKS = Path(os.environ.get("NOTEBOOKS_DIR", REPO.parent / "shared" / "reference" / "user-notebooks"))
 
 CODE_DIRECTIVE = re.compile(r"^\.\. code:: *(?P<language>\S+)\s*$")
 IMPORT_LINE = re.compile(r"^\s*(import|from)\s")
@@ -206,6 +209,9 @@ class Replay:
     returncode: int
     transcript: str
     runs: dict[int, CellRun] = field(default_factory=dict)
+    #: Endpoints still running when the kernel ended (stopped by the replay): a notebook that
+    #: deletes its endpoints leaves none.
+    left_running: list[str] = field(default_factory=list)
 
     def output(self, number: int) -> str:
         if number not in self.runs:
@@ -249,13 +255,13 @@ def parse_transcript(transcript: str) -> dict[int, CellRun]:
 
 
 def replay(planned: Sequence[PlannedCell], workdir: Path, *, home: Path, timeout: float,
-           env: Mapping[str, str] | None = None) -> Replay:
+           env: Mapping[str, str] | None = None, path: Sequence[str] = ()) -> Replay:
     """Run the planned cells in a kernel in `workdir` with local mode's home at `home`; then stop
     every endpoint the notebook left under that home, whatever happened."""
     cells_file = home / "replay-cells.json"
     home.mkdir(parents=True, exist_ok=True)
     cells_file.write_text(json.dumps([{"number": c.number, "source": c.source} for c in planned if not c.skipped]))
-    environment = kernel_environment(home, env)
+    environment = kernel_environment(home, env, path)
     process = subprocess.Popen([sys.executable, "-u", str(KERNEL), str(cells_file)], cwd=workdir, env=environment,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
                                start_new_session=True)
@@ -266,26 +272,74 @@ def replay(planned: Sequence[PlannedCell], workdir: Path, *, home: Path, timeout
         transcript, _ = process.communicate()
         transcript += f"\n[replay: killed after {timeout:.0f} s]\n"
     finally:
-        stop_endpoints(home, environment)
-    return Replay(process.returncode, transcript, parse_transcript(transcript))
+        left_running = stop_endpoints(home, environment)
+    return Replay(process.returncode, transcript, parse_transcript(transcript), left_running)
 
 
-def kernel_environment(home: Path, env: Mapping[str, str] | None) -> dict[str, str]:
-    """This process's environment, local mode's home, no display, and this interpreter's tools on PATH."""
+def kernel_environment(home: Path, env: Mapping[str, str] | None, path: Sequence[str] = ()) -> dict[str, str]:
+    """This process's environment, local mode's home, no display, and this interpreter's tools
+    (then `path`) at the end of PATH."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("SM_", "SAGEMAKER_"))}
     environment["CONTAINER_RUNTIME_HOME"] = str(home)
     environment["MPLBACKEND"] = "Agg"
-    environment["PATH"] = os.pathsep.join([environment.get("PATH", os.defpath), str(Path(sys.executable).parent)])
+    entries = [environment.get("PATH", os.defpath), str(Path(sys.executable).parent), *filter(None, path)]
+    environment["PATH"] = os.pathsep.join(entries)
     environment.update(env or {})
     return environment
 
 
-def stop_endpoints(home: Path, environment: Mapping[str, str]) -> None:
-    """`container-runtime --home HOME stop --all`: what a user runs after a notebook that crashed."""
-    subprocess.run([sys.executable, "-m", "container_runtime.local.cli", "--home", str(home), "stop", "--all"],
-                   env=dict(environment), capture_output=True, text=True, timeout=120, check=False)
+def stop_endpoints(home: Path, environment: Mapping[str, str]) -> list[str]:
+    """`container-runtime --home HOME stop --all`, what a user runs after a notebook that crashed;
+    returns the names of the endpoints it stopped."""
+    stopped = subprocess.run(
+        [sys.executable, "-m", "container_runtime.local.cli", "--home", str(home), "stop", "--all"],
+        env=dict(environment), capture_output=True, text=True, timeout=120, check=False)
+    if stopped.returncode != 0:
+        raise AssertionError(f"stopping the replay's endpoints failed:\n{stopped.stdout}{stopped.stderr}")
+    return [line.removeprefix("Stopped endpoint ").strip() for line in stopped.stdout.splitlines()
+            if line.startswith("Stopped endpoint ")]
 
 
 def describe_plan(planned: Sequence[PlannedCell]) -> str:
     """One line per changed cell: what a failing test prints so the changes are in front of the reader."""
     return "\n".join(f"cell {cell.number}: {'; '.join(cell.changes)}" for cell in planned if cell.changes)
+
+
+def replay_notebook(name: str, substitutions: Iterable[Substitution], workdir: Path, *, home: Path, timeout: float,
+                    import_rules: Sequence[ImportRule] = SAGEMAKER_IMPORTS,
+                    env: Mapping[str, str] | None = None, path: Sequence[str] = ()) -> Replay:
+    """Plan and replay notebook `name` from NOTEBOOKS in `workdir`; fails naming the first cell that failed."""
+    planned = plan(read_cells(NOTEBOOKS / name), substitutions, import_rules)
+    result = replay(planned, workdir, home=home, timeout=timeout, env=env, path=path)
+    try:
+        result.check(planned)
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}\n--- changes to {name} ---\n{describe_plan(planned)}") from None
+    return result
+
+
+NVIDIA_SMI_WITHOUT_DRIVER = """#!/bin/sh
+echo "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver." >&2
+exit 9
+"""
+
+
+def gpu_tools_path(directory: Path) -> str:
+    """A PATH entry for notebooks that ask `nvidia-smi` whether there is a GPU: on a machine without
+    the tool, one that answers as it does where the driver is missing (exit 9); empty where it exists."""
+    if shutil.which("nvidia-smi"):
+        return ""
+    directory.mkdir(parents=True, exist_ok=True)
+    tool = directory / "nvidia-smi"
+    tool.write_text(NVIDIA_SMI_WITHOUT_DRIVER)
+    tool.chmod(0o755)
+    return str(directory)
+
+
+def lay_out(workdir: Path, files: Mapping[str, Path]) -> Path:
+    """The notebook's repository around it: each relative path a copy of one of our files."""
+    for relative, source in files.items():
+        target = workdir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target)
+    return workdir
