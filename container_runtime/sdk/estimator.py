@@ -165,7 +165,8 @@ class Framework(LocalEstimator):
             elif not isinstance(channels, dict):
                 channels = {"training": channels}
             channels = {**channels, self.model_channel_name: self.model_uri}
-        if self.dependencies and self._bundled is None:
+        if (self.dependencies or not self._source_given) and self._bundled is None:
+            # As the SDK packs them: the source dir, or only the entry point's file, plus the dependencies.
             self._bundled = _bundle(self.entry_point, self.source_dir, self.dependencies,
                                     self.sagemaker_session.home / "code")
             self.source_dir = self._bundled
