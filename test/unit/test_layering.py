@@ -61,6 +61,8 @@ ALLOWED: dict[str, frozenset[str]] = {
         f"{CR}.local": ("config", "errors", "log", "plugins", "process"),
         f"{CR}.local.tuning": ("errors", "log", "local"),
         f"{CR}.local.cli": ("errors", "log", "local", "local.tuning"),
+        # The SageMaker SDK's import paths, mapped onto local mode.
+        f"{CR}.sdk": ("errors", "local", "local.tuning"),
     }.items()
 }
 #: Packages that are mechanism: they may never import a policy layer.
