@@ -8,7 +8,8 @@ of change, both visible in the test that asks for them:
   that are import statements are rewritten, and a `sagemaker` import no rule matches is an error.
 * **substitutions** (`Substitution`): a cell, or one exact piece of it, replaced or skipped,
   each with its kind and the reason. Kinds: `data` (a download from the internet becomes our
-  generated data), `display` (pure display: IPython widgets, images), `cloud` (a call that
+  generated data), `display` (pure display: IPython widgets, images), `input` (what a person
+  enters in a widget, such as a digit drawn in a canvas), `cloud` (a call that
   only makes sense against AWS: the AWS CLI, `boto3.client('sagemaker')`, installing
   docker-compose), `budget` (a setting shrunk so the replay fits CI's time; the reason says
   which and why). A substitution whose text the notebook no longer holds is an error, so a
@@ -43,7 +44,7 @@ NOTEBOOKS = Path(os.environ.get("NOTEBOOKS_DIR", REPO.parent / "shared" / "refer
 CODE_DIRECTIVE = re.compile(r"^\.\. code:: *(?P<language>\S+)\s*$")
 IMPORT_LINE = re.compile(r"^\s*(import|from)\s")
 
-SubstitutionKind = Literal["data", "display", "cloud", "budget"]
+SubstitutionKind = Literal["data", "display", "input", "cloud", "budget"]
 
 
 class NotebookDrift(AssertionError):
