@@ -210,7 +210,10 @@ class Framework(LocalEstimator):
         model = model_arguments(kwargs)
         if model.get("env"):
             self.environment = {**self.environment, **model["env"]}
-        endpoint = super().deploy(name=endpoint_name, workers=model.get("model_server_workers") or 1,
+        from container_runtime.local.endpoints import free_port
+
+        # A free port, not SageMaker local mode's fixed 8080: several endpoints (and other servers) coexist.
+        endpoint = super().deploy(port=free_port(), name=endpoint_name, workers=model.get("model_server_workers") or 1,
                                   entry_point=model.get("entry_point"), source_dir=model.get("source_dir"))
         predictor = self.predictor_for(endpoint.endpoint_name, serializer, deserializer)
         self._deployed = predictor

@@ -182,7 +182,9 @@ class HyperparameterTuner(LocalTuner):
         check_deploy_arguments(initial_instance_count, instance_type, {
             "accelerator_type": accelerator_type, "model_name": model_name, "kms_key": kms_key,
             "data_capture_config": data_capture_config}, {})
-        endpoint = super().deploy(name=endpoint_name)
+        from container_runtime.local.endpoints import free_port
+
+        endpoint = super().deploy(port=free_port(), name=endpoint_name)
         estimator: Framework = self.estimator
         predictor = estimator.predictor_for(endpoint.endpoint_name, serializer, deserializer)
         self._deployed = predictor
