@@ -85,6 +85,15 @@ def test_chainer_train_deploy_predict_delete(home: Path, digits: Path) -> None:
     estimator.delete_endpoint()
     assert list_endpoints(home / "endpoints") == []
 
+    from container_runtime.sdk.chainer.model import ChainerModel
+
+    model = ChainerModel(model_data=estimator.model_data, role="r", entry_point="mnist.py",
+                         source_dir=str(EXAMPLES / "chainer"))
+    with model.deploy(initial_instance_count=1, instance_type="local", endpoint_name="digits-model") as again:
+        assert again.endpoint == "digits-model"
+        assert np.allclose(again.predict(images[:3]), scores[:3], atol=1e-4)
+    assert list_endpoints(home / "endpoints") == []
+
 
 def test_tensorflow_script_mode_train_deploy_predict_delete(home: Path, regression: Path) -> None:
     from container_runtime.sdk.tensorflow import TensorFlow
