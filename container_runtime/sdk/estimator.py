@@ -172,7 +172,9 @@ class Framework(LocalEstimator):
             self.source_dir = self._bundled
             if not self._source_given:
                 self.entry_point = Path(self.entry_point).name
-        return super().training_spec(channels, job_name=job_name)
+        spec = super().training_spec(channels, job_name=job_name)
+        # The session's S3 server (a LocalSession's s3_endpoint_url), where upload_data put the data.
+        return spec._replace(s3_endpoint_url=self.sagemaker_session.s3_endpoint())
 
     def fit(self, inputs: Any = None, wait: bool = True, logs: Any = "All", job_name: str | None = None,
             experiment_config: Mapping[str, str] | None = None, **kwargs: Any) -> TrainingJob:

@@ -136,7 +136,12 @@ def test_upload_data_goes_to_the_s3_server_and_jobs_read_it_back(
     assert sorted(item["Key"] for item in listed) == ["quickstart/test/test.csv", "quickstart/train/train.csv"]
     assert session.upload_data(path=str(data), key_prefix="all") == f"s3://{bucket}/all"
 
+    # A LocalSession given the server reads it back even where S3_ENDPOINT_URL is not set.
+    monkeypatch.delenv("S3_ENDPOINT_URL")
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
+    local_session = sagemaker.LocalSession(s3_endpoint_url=s3_server.endpoint_url)
     estimator = Estimator(entry_point=str(EXAMPLES / "quickstart" / "train.py"), role="r", instance_count=1,
+                          sagemaker_session=local_session,
                           instance_type="local", hyperparameters={"epochs": 2},
                           metric_definitions=[{"Name": "accuracy", "Regex": r"validation:accuracy=([0-9.]+)"}])
     job = estimator.fit({"train": f"s3://{bucket}/quickstart/train", "test": f"s3://{bucket}/quickstart/test"},
