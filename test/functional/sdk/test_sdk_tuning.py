@@ -10,6 +10,7 @@ import pytest
 
 import container_runtime.sdk as sagemaker
 from container_runtime.local.endpoints import list_endpoints, stop_endpoint
+from container_runtime.local.errors import LocalModeError
 from container_runtime.sdk.estimator import Estimator
 from container_runtime.sdk.tuner import ContinuousParameter, HyperparameterTuner, IntegerParameter
 from harness.example_data import make_example_data
@@ -42,7 +43,9 @@ def test_tuning_without_waiting_then_analytics_by_name(home: Path) -> None:
         HyperParameterTuningJobName="branin-sdk")["HyperParameterTuningJobStatus"]
     assert status == "Completed"
 
-    frame = sagemaker.HyperparameterTuningJobAnalytics("branin-sdk").dataframe()  # a new object finds it by name
+    analytics = sagemaker.HyperparameterTuningJobAnalytics("branin-sdk")  # a new object finds it by name
+    assert analytics.tuning_ranges["x1"]["MinValue"] in ("-5", -5, -5.0)
+    frame = analytics.dataframe()
     assert len(frame) == 3 and set(frame["TrainingJobStatus"]) == {"Completed"}
     assert {"x1", "FinalObjectiveValue", "TrainingElapsedTimeSeconds", "TrainingJobName"} <= set(frame.columns)
     assert frame["TrainingElapsedTimeSeconds"].sum() > 0
@@ -51,6 +54,8 @@ def test_tuning_without_waiting_then_analytics_by_name(home: Path) -> None:
     assert tuner.analytics().dataframe()["TrainingJobName"].tolist() == frame["TrainingJobName"].tolist()
     metrics = sagemaker.TrainingJobAnalytics(best["TrainingJobName"], ["branin"]).dataframe()
     assert metrics["value"].tolist() == [pytest.approx(best["FinalObjectiveValue"])]
+    with pytest.raises(LocalModeError, match="metric 'accuracy' is not defined for job"):
+        sagemaker.TrainingJobAnalytics(best["TrainingJobName"], ["accuracy"]).dataframe()
 
 
 def test_chainer_tuner_deploys_its_best_model(home: Path, tmp_path: Path) -> None:
