@@ -176,9 +176,11 @@ class Framework(LocalEstimator):
         # The session's S3 server (a LocalSession's s3_endpoint_url), where upload_data put the data.
         return spec._replace(s3_endpoint_url=self.sagemaker_session.s3_endpoint())
 
-    def fit(self, inputs: Any = None, wait: bool = True, logs: Any = "All", job_name: str | None = None,
-            experiment_config: Mapping[str, str] | None = None, **kwargs: Any) -> TrainingJob:
-        """Run the training job to its end; the job's output goes to the console unless `logs` is off."""
+    def fit(self, inputs: Any = None, wait: bool = True,  # type: ignore[override] # None, as the SDK's
+            logs: Any = "All", job_name: str | None = None, experiment_config: Mapping[str, str] | None = None,
+            **kwargs: Any) -> None:
+        """Run the training job to its end (`latest_training_job`); its output goes to the console unless
+        `logs` is off. Returns None, as the SDK's `fit` does."""
         if kwargs:
             raise TypeError(f"fit() got an unexpected keyword argument {sorted(kwargs)[0]!r}")
         log_ignored("fit", {"experiment_config": experiment_config})
@@ -186,9 +188,7 @@ class Framework(LocalEstimator):
             LOGGER.info("fit: wait=False: local mode runs the job to its end before returning")
         self.console = sys.stdout if logs not in (False, None, "None") else None
         result = super().fit(inputs, job_name=job_name)
-        job = TrainingJob(*result)
-        self.latest_training_job = job
-        return job
+        self.latest_training_job = TrainingJob(*result)
 
     def deploy(self, initial_instance_count: int | None = None, instance_type: str | None = None,
                serializer: BaseSerializer | None = None, deserializer: BaseDeserializer | None = None,

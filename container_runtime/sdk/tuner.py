@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from container_runtime.local.errors import LocalModeError
-from container_runtime.local.tuning.reports import TuningJobResult
 from container_runtime.local.tuning.tuner import HyperparameterTuner as LocalTuner
 from container_runtime.sdk.arguments import log_ignored, refuse
 from container_runtime.sdk.deserializers import BaseDeserializer
@@ -131,10 +130,11 @@ class HyperparameterTuner(LocalTuner):
         self._failure: BaseException | None = None
         self._deployed: Predictor | None = None
 
-    def fit(self, inputs: Any = None, job_name: str | None = None,  # type: ignore[override] # None: not waited for
+    def fit(self, inputs: Any = None, job_name: str | None = None,  # type: ignore[override] # None, as the SDK's
             include_cls_metadata: bool = False, estimator_kwargs: Any = None, wait: bool = True,
-            **kwargs: Any) -> TuningJobResult | None:
-        """Run the tuning job; with `wait=False` in a background thread (`wait()` joins it)."""
+            **kwargs: Any) -> None:
+        """Run the tuning job (`latest_tuning_job`); with `wait=False` in a background thread that `wait()`
+        joins. Returns None, as the SDK's `fit` does."""
         if kwargs:
             raise TypeError(f"fit() got an unexpected keyword argument {sorted(kwargs)[0]!r}")
         if estimator_kwargs:
@@ -143,12 +143,11 @@ class HyperparameterTuner(LocalTuner):
         if wait:
             result = super().fit(channels, job_name=job_name)
             self.latest_tuning_job = TuningJob(self, result.name)
-            return result
+            return
         name = job_name or self._fresh_name()
         self.latest_tuning_job = TuningJob(self, name)
         self._thread = threading.Thread(target=self._run, args=(channels, name), name=f"tuning-{name}", daemon=True)
         self._thread.start()
-        return None
 
     def _fresh_name(self) -> str:
         from container_runtime.local.tuning.tuner import _tuning_name

@@ -44,8 +44,8 @@ def test_entry_point_file_dependencies_and_model_uri(tmp_path: Path, home: Path,
 
     estimator = Estimator(entry_point="script.py", role=sagemaker.get_execution_role(), instance_count=1,
                           instance_type="local", dependencies=[str(helpers)], model_uri=pretrained.as_uri())
-    job = estimator.fit()
-    assert job.status == "Completed"
+    assert estimator.fit() is None  # as the SDK's
+    assert estimator.latest_training_job.status == "Completed"
     line = next(line for line in capsys.readouterr().out.splitlines() if "seen {" in line)
     seen = json.loads(line.split("seen ", 1)[1])
     assert seen == {"code": ["helpers", "script.py"], "value": 42, "model": ["weights.npz"]}

@@ -77,7 +77,7 @@ def test_chainer_tuner_deploys_its_best_model(home: Path, tmp_path: Path) -> Non
                                 metric_definitions=[{"Name": "validation-accuracy",
                                                      "Regex": r"\[J1\s+\d\.\d+\s+\d\.\d+\s+\d\.\d+\s+(\d\.\d+)"}],
                                 max_jobs=2, max_parallel_jobs=2)
-    tuner.fit(inputs)
+    assert tuner.fit(inputs) is None  # as the SDK's
     tuner.wait()
     predictor = tuner.deploy(initial_instance_count=1, instance_type="ml.m4.xlarge")
     test = np.load(digits / "test" / "test.npz")

@@ -144,7 +144,7 @@ def test_upload_data_goes_to_the_s3_server_and_jobs_read_it_back(
                           sagemaker_session=local_session,
                           instance_type="local", hyperparameters={"epochs": 2},
                           metric_definitions=[{"Name": "accuracy", "Regex": r"validation:accuracy=([0-9.]+)"}])
-    job = estimator.fit({"train": f"s3://{bucket}/quickstart/train", "test": f"s3://{bucket}/quickstart/test"},
-                        logs=False)
+    estimator.fit({"train": f"s3://{bucket}/quickstart/train", "test": f"s3://{bucket}/quickstart/test"}, logs=False)
+    job = estimator.latest_training_job
     assert job.status == "Completed"
     assert [point["MetricName"] for point in job.describe()["FinalMetricDataList"]] == ["accuracy"]
