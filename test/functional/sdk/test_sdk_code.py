@@ -49,3 +49,23 @@ def test_entry_point_file_dependencies_and_model_uri(tmp_path: Path, home: Path,
     line = next(line for line in capsys.readouterr().out.splitlines() if "seen {" in line)
     seen = json.loads(line.split("seen ", 1)[1])
     assert seen == {"code": ["helpers", "script.py"], "value": 42, "model": ["weights.npz"]}
+
+
+def test_fit_without_waiting_runs_in_the_background(tmp_path: Path, home: Path) -> None:
+    from container_runtime.local.estimator import TrainingJobFailed
+
+    script = tmp_path / "slow.py"
+    script.write_text("import os, sys, time\ntime.sleep(1)\nsys.exit(int(os.environ.get('SM_HP_FAIL', '0')))\n")
+    estimator = Estimator(entry_point=str(script), role="r", instance_count=1, instance_type="local",
+                          base_job_name="background")
+    assert estimator.fit(wait=False, logs=False) is None
+    job = estimator.latest_training_job
+    assert job.name.startswith("background-") and job.describe()["TrainingJobStatus"] == "InProgress"
+    job.wait()
+    assert job.status == "Completed" and Path(estimator.model_data).name == "model.tar.gz"
+
+    failing = Estimator(entry_point=str(script), role="r", instance_count=1, instance_type="local",
+                        hyperparameters={"fail": 3})
+    failing.fit(wait=False, logs=False)
+    with pytest.raises(TrainingJobFailed, match="failed"):
+        failing.latest_training_job.wait()
