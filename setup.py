@@ -33,6 +33,8 @@ EXTRAS = {
     # `container-runtime k8s render` writes YAML.
     "kubernetes": ["PyYAML>=6,<7"],
 }
+# `container_runtime.sdk`, the SageMaker SDK's import paths: NPY (de)serializers, the tuner, analytics dataframes.
+EXTRAS["sdk"] = sorted({*EXTRAS["serving"], *EXTRAS["tuning"]})
 EXTRAS["test"] = sorted(
     {
         "pytest>=8,<10",

@@ -32,12 +32,10 @@ class HyperparameterTuningJobAnalytics:
     @property
     def tuning_ranges(self) -> dict[str, Any]:
         """The ranges as the description lists them, by parameter name."""
-        config = self.description().get("HyperParameterTuningJobConfig", {})
-        found: dict[str, Any] = {}
-        for entries in (config.get("ParameterRanges") or {}).values():
-            for entry in entries:
-                found[entry["Name"]] = entry
-        return found
+        ranges = self.description().get("HyperParameterTuningJobConfig", {}).get("ParameterRanges") or []
+        # Local records list the ranges; SageMaker's group them by kind.
+        groups = ranges.values() if isinstance(ranges, dict) else [ranges]
+        return {entry["Name"]: entry for entries in groups for entry in entries}
 
     def dataframe(self, force_refresh: bool = False) -> Any:
         """The analytics table (read again when `force_refresh` or not read yet)."""

@@ -20,7 +20,13 @@ class LocalSageMakerClient:
         self.endpoints_dir = endpoints_dir
 
     def describe_training_job(self, *, TrainingJobName: str) -> dict[str, Any]:  # noqa: N803 - boto3's name
-        return read_description(self.jobs_dir / validate_name(TrainingJobName, "training job name") / "describe.json")
+        """A job run by `fit`, or one a tuning job ran (kept under the tuning job's dir)."""
+        name = validate_name(TrainingJobName, "training job name")
+        trials = sorted(self.tuning_dir.glob(f"*/jobs/{name}/describe.json"))
+        for path in (self.jobs_dir / name / "describe.json", *trials):
+            if path.is_file():
+                return read_description(path)
+        raise LocalModeError(f"no training job {name} in {self.jobs_dir} or {self.tuning_dir}")
 
     def describe_hyper_parameter_tuning_job(self, *, HyperParameterTuningJobName: str) -> dict[str, Any]:  # noqa: N803
         name = validate_name(HyperParameterTuningJobName, "tuning job name")

@@ -15,15 +15,17 @@ import logging
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from container_runtime.local.errors import LocalModeError
 from container_runtime.local.estimator import Estimator as LocalEstimator
+from container_runtime.local.names import unique_name
 from container_runtime.local.presets import GENERIC, FrameworkPreset
 from container_runtime.local.training import TrainingJobResult, TrainingJobSpec
-from container_runtime.sdk.arguments import LOGGER, log_ignored, refuse, renamed
+from container_runtime.sdk.arguments import log_ignored, refuse, renamed
 from container_runtime.sdk.deserializers import BaseDeserializer
 from container_runtime.sdk.inputs import channels_of
 from container_runtime.sdk.predictor import Predictor
@@ -105,6 +107,70 @@ class TrainingJob(TrainingJobResult):
         """The job has ended already: local `fit` returns when it does."""
 
 
+class PendingTrainingJob:
+    """`latest_training_job` after `fit(wait=False)`: the job runs in a background thread; `wait()`
+    joins it (raising what `fit` would have raised), `stop()` stops it as Ctrl-C would."""
+
+    def __init__(self, spec: TrainingJobSpec, console: Any) -> None:
+        from container_runtime.local.training import JobControl
+
+        assert spec.job_name is not None
+        self.name = spec.job_name
+        self._jobs_dir = spec.jobs_dir
+        self._control = JobControl()
+        self._result: TrainingJob | None = None
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(spec, console), name=f"job-{self.name}", daemon=True)
+        self._thread.start()
+
+    def _run(self, spec: TrainingJobSpec, console: Any) -> None:
+        from container_runtime.local.estimator import TrainingJobFailed
+        from container_runtime.local.status import JobStatus
+        from container_runtime.local.training import run_training_job
+
+        try:
+            result = run_training_job(spec, console=console, control=self._control)
+            if result.status != JobStatus.COMPLETED:
+                raise TrainingJobFailed(result)
+            self._result = TrainingJob(*result)
+        except BaseException as error:  # handed to wait()
+            self._failure = error
+
+    @property
+    def job_name(self) -> str:
+        return self.name
+
+    def wait(self, logs: Any = True) -> None:
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+
+    def stop(self) -> None:
+        self._control.stop("stopped by stop()")
+
+    def describe(self) -> dict[str, Any]:
+        """The job's record: `InProgress` while it runs."""
+        if self._result is not None:
+            return self._result.description
+        from container_runtime.local.describe import read_description
+
+        record = self._jobs_dir / self.name / "describe.json"
+        if not record.is_file() and self._thread.is_alive():  # not written yet: the job is starting
+            return {"TrainingJobName": self.name, "TrainingJobStatus": "InProgress"}
+        return read_description(record)
+
+    @property
+    def status(self) -> str:
+        return str(self.describe()["TrainingJobStatus"])
+
+    @property
+    def model_data(self) -> str | None:
+        """Where the model is once the job has ended (waits for it)."""
+        self.wait()
+        assert self._result is not None
+        return self._result.model_data
+
+
 class Framework(LocalEstimator):
     """The SDK's `Framework` estimator: `entry_point` is run by the framework's training adapter."""
 
@@ -172,21 +238,26 @@ class Framework(LocalEstimator):
             self.source_dir = self._bundled
             if not self._source_given:
                 self.entry_point = Path(self.entry_point).name
-        return super().training_spec(channels, job_name=job_name)
+        spec = super().training_spec(channels, job_name=job_name)
+        # The session's S3 server (a LocalSession's s3_endpoint_url), where upload_data put the data.
+        return spec._replace(s3_endpoint_url=self.sagemaker_session.s3_endpoint())
 
-    def fit(self, inputs: Any = None, wait: bool = True, logs: Any = "All", job_name: str | None = None,
-            experiment_config: Mapping[str, str] | None = None, **kwargs: Any) -> TrainingJob:
-        """Run the training job to its end; the job's output goes to the console unless `logs` is off."""
+    def fit(self, inputs: Any = None, wait: bool = True,  # type: ignore[override] # None, as the SDK's
+            logs: Any = "All", job_name: str | None = None, experiment_config: Mapping[str, str] | None = None,
+            **kwargs: Any) -> None:
+        """Run the training job to its end (`latest_training_job`); its output goes to the console unless
+        `logs` is off. Returns None, as the SDK's `fit` does."""
         if kwargs:
             raise TypeError(f"fit() got an unexpected keyword argument {sorted(kwargs)[0]!r}")
         log_ignored("fit", {"experiment_config": experiment_config})
-        if not wait:
-            LOGGER.info("fit: wait=False: local mode runs the job to its end before returning")
         self.console = sys.stdout if logs not in (False, None, "None") else None
+        if not wait:
+            name = job_name or unique_name(self.base_job_name or Path(self.entry_point).stem)
+            self.latest_training_job = cast(Any, PendingTrainingJob(self.training_spec(inputs, job_name=name),
+                                                                     self.console))
+            return
         result = super().fit(inputs, job_name=job_name)
-        job = TrainingJob(*result)
-        self.latest_training_job = job
-        return job
+        self.latest_training_job = TrainingJob(*result)
 
     def deploy(self, initial_instance_count: int | None = None, instance_type: str | None = None,
                serializer: BaseSerializer | None = None, deserializer: BaseDeserializer | None = None,
@@ -210,7 +281,10 @@ class Framework(LocalEstimator):
         model = model_arguments(kwargs)
         if model.get("env"):
             self.environment = {**self.environment, **model["env"]}
-        endpoint = super().deploy(name=endpoint_name, workers=model.get("model_server_workers") or 1,
+        from container_runtime.local.endpoints import free_port
+
+        # A free port, not SageMaker local mode's fixed 8080: several endpoints (and other servers) coexist.
+        endpoint = super().deploy(port=free_port(), name=endpoint_name, workers=model.get("model_server_workers") or 1,
                                   entry_point=model.get("entry_point"), source_dir=model.get("source_dir"))
         predictor = self.predictor_for(endpoint.endpoint_name, serializer, deserializer)
         self._deployed = predictor

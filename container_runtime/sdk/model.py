@@ -50,7 +50,7 @@ class FrameworkModel:
                serializer: BaseSerializer | None = None, deserializer: BaseDeserializer | None = None,
                accelerator_type: str | None = None, endpoint_name: str | None = None, **kwargs: Any) -> Predictor:
         """Serve the model on a local endpoint; returns `predictor_cls` for it."""
-        from container_runtime.local.endpoints import deploy
+        from container_runtime.local.endpoints import deploy, free_port
 
         check_deploy_arguments(initial_instance_count, instance_type, {"accelerator_type": accelerator_type, **kwargs},
                                {})
@@ -61,7 +61,7 @@ class FrameworkModel:
             source_dir, entry_point = script.parent, script.name
         record = deploy(
             self.model_data, endpoints_dir=self.sagemaker_session.endpoints_dir, framework=self.preset,
-            entry_point=entry_point, source_dir=source_dir, name=endpoint_name,
+            entry_point=entry_point, source_dir=source_dir, port=free_port(), name=endpoint_name,
             workers=self.model_server_workers or 1, environment=self.env, s3_endpoint_url=s3_endpoint_url(),
             backend="docker" if self.image_uri else "local", image=self.image_uri,
         )

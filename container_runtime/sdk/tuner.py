@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from container_runtime.local.errors import LocalModeError
-from container_runtime.local.tuning.reports import TuningJobResult
 from container_runtime.local.tuning.tuner import HyperparameterTuner as LocalTuner
 from container_runtime.sdk.arguments import log_ignored, refuse
 from container_runtime.sdk.deserializers import BaseDeserializer
@@ -131,10 +130,11 @@ class HyperparameterTuner(LocalTuner):
         self._failure: BaseException | None = None
         self._deployed: Predictor | None = None
 
-    def fit(self, inputs: Any = None, job_name: str | None = None,  # type: ignore[override] # None: not waited for
+    def fit(self, inputs: Any = None, job_name: str | None = None,  # type: ignore[override] # None, as the SDK's
             include_cls_metadata: bool = False, estimator_kwargs: Any = None, wait: bool = True,
-            **kwargs: Any) -> TuningJobResult | None:
-        """Run the tuning job; with `wait=False` in a background thread (`wait()` joins it)."""
+            **kwargs: Any) -> None:
+        """Run the tuning job (`latest_tuning_job`); with `wait=False` in a background thread that `wait()`
+        joins. Returns None, as the SDK's `fit` does."""
         if kwargs:
             raise TypeError(f"fit() got an unexpected keyword argument {sorted(kwargs)[0]!r}")
         if estimator_kwargs:
@@ -143,12 +143,11 @@ class HyperparameterTuner(LocalTuner):
         if wait:
             result = super().fit(channels, job_name=job_name)
             self.latest_tuning_job = TuningJob(self, result.name)
-            return result
+            return
         name = job_name or self._fresh_name()
         self.latest_tuning_job = TuningJob(self, name)
         self._thread = threading.Thread(target=self._run, args=(channels, name), name=f"tuning-{name}", daemon=True)
         self._thread.start()
-        return None
 
     def _fresh_name(self) -> str:
         from container_runtime.local.tuning.tuner import _tuning_name
@@ -182,7 +181,9 @@ class HyperparameterTuner(LocalTuner):
         check_deploy_arguments(initial_instance_count, instance_type, {
             "accelerator_type": accelerator_type, "model_name": model_name, "kms_key": kms_key,
             "data_capture_config": data_capture_config}, {})
-        endpoint = super().deploy(name=endpoint_name)
+        from container_runtime.local.endpoints import free_port
+
+        endpoint = super().deploy(port=free_port(), name=endpoint_name)
         estimator: Framework = self.estimator
         predictor = estimator.predictor_for(endpoint.endpoint_name, serializer, deserializer)
         self._deployed = predictor

@@ -56,7 +56,7 @@ def test_bad_paths_and_names_are_one_line_errors(tmp_path: Path) -> None:
     session = sagemaker.Session()
     with pytest.raises(LocalModeError, match="upload_data: no such file or directory .*missing"):
         session.upload_data(str(tmp_path / "missing"))
-    with pytest.raises(LocalModeError, match="no job record"):
+    with pytest.raises(LocalModeError, match="no training job never-ran in "):
         session.sagemaker_client.describe_training_job(TrainingJobName="never-ran")
     with pytest.raises(LocalModeError, match="no endpoint named 'gone'"):
         session.delete_endpoint("gone")
