@@ -8,7 +8,7 @@ and stderr together, child processes included), and what it starts dies with it.
     python notebook_kernel.py CELLS.json
 
 CELLS.json is a list of `{"number": n, "source": "..."}`. Each cell's output is framed by
-marker lines (`MARKER begin n`, `MARKER end n ok|error`). As in IPython, a line `!command`
+marker lines (`MARKER begin n`, `MARKER end n ok|error SECONDS`). As in IPython, a line `!command`
 runs `command` with `{expression}` fields expanded in the namespace (split like a shell would,
 but never run through one) and a cell whose last statement is an expression shows its value.
 """
@@ -22,6 +22,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,15 @@ def run_cell(number: int, source: str, namespace: dict[str, Any]) -> None:
     if last is not None:
         value = eval(compile(ast.Expression(last.value), filename, "eval"), namespace)  # noqa: S307
         if value is not None:
-            print(repr(value))
+            print(shown(value))
+
+
+def shown(value: Any) -> str:
+    """A value as a notebook shows it: a pandas table whole (Jupyter renders all its columns as
+    HTML; a plain repr would cut them to the terminal's width), anything else as its repr."""
+    if type(value).__module__.startswith("pandas.") and callable(getattr(value, "to_string", None)):
+        return str(value.to_string())
+    return repr(value)
 
 
 def main(argv: list[str]) -> int:
@@ -76,17 +85,18 @@ def main(argv: list[str]) -> int:
     for cell in cells:
         number = int(cell["number"])
         print(f"{MARKER} begin {number}", flush=True)
+        started = time.monotonic()
         try:
             run_cell(number, cell["source"], namespace)
         except BaseException:  # noqa: BLE001 - a notebook shows any failure and stops "Run All"
             traceback.print_exc()
             sys.stdout.flush()
             sys.stderr.flush()
-            print(f"{MARKER} end {number} error", flush=True)
+            print(f"{MARKER} end {number} error {time.monotonic() - started:.1f}", flush=True)
             return 1
         sys.stdout.flush()
         sys.stderr.flush()
-        print(f"{MARKER} end {number} ok", flush=True)
+        print(f"{MARKER} end {number} ok {time.monotonic() - started:.1f}", flush=True)
     return 0
 
 

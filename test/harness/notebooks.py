@@ -11,7 +11,8 @@ of change, both visible in the test that asks for them:
   generated data), `display` (pure display: IPython widgets, images), `input` (what a person
   enters in a widget, such as a digit drawn in a canvas), `cloud` (a call that
   only makes sense against AWS: the AWS CLI, `boto3.client('sagemaker')`, installing
-  docker-compose), `budget` (a setting shrunk so the replay fits CI's time; the reason says
+  docker-compose), `tf1` (TensorFlow 1 API that TensorFlow 2 removed, `tensorflow.contrib`
+  above all: its TensorFlow 2 equivalent), `budget` (a setting shrunk so the replay fits CI's time; the reason says
   which and why). A substitution whose text the notebook no longer holds is an error, so a
   changed notebook cannot silently run something else.
 
@@ -44,7 +45,7 @@ NOTEBOOKS = Path(os.environ.get("NOTEBOOKS_DIR", REPO.parent / "shared" / "refer
 CODE_DIRECTIVE = re.compile(r"^\.\. code:: *(?P<language>\S+)\s*$")
 IMPORT_LINE = re.compile(r"^\s*(import|from)\s")
 
-SubstitutionKind = Literal["data", "display", "input", "cloud", "budget"]
+SubstitutionKind = Literal["data", "display", "input", "cloud", "tf1", "budget"]
 
 
 class NotebookDrift(AssertionError):
@@ -201,6 +202,7 @@ class CellRun:
     number: int
     output: str
     ok: bool
+    seconds: float | None = None
 
 
 @dataclass
@@ -218,6 +220,11 @@ class Replay:
         if number not in self.runs:
             raise AssertionError(f"cell {number} did not run\n{self.tail()}")
         return self.runs[number].output
+
+    def timings(self) -> str:
+        """Seconds per cell, slowest first: what a test prints to show where its time goes."""
+        ranked = sorted(self.runs.values(), key=lambda run: -(run.seconds or 0.0))
+        return ", ".join(f"cell {run.number}: {run.seconds:.1f}s" for run in ranked if run.seconds is not None)
 
     def tail(self, characters: int = 6000) -> str:
         return self.transcript[-characters:]
@@ -245,7 +252,8 @@ def parse_transcript(transcript: str) -> dict[int, CellRun]:
             if words[1] == "begin":
                 current, lines = int(words[2]), []
             elif current is not None:
-                runs[current] = CellRun(current, "".join(lines), words[3] == "ok")
+                seconds = float(words[4]) if len(words) > 4 else None
+                runs[current] = CellRun(current, "".join(lines), words[3] == "ok", seconds)
                 current = None
             continue
         if current is not None:
@@ -312,6 +320,7 @@ def replay_notebook(name: str, substitutions: Iterable[Substitution], workdir: P
     """Plan and replay notebook `name` from NOTEBOOKS in `workdir`; fails naming the first cell that failed."""
     planned = plan(read_cells(NOTEBOOKS / name), substitutions, import_rules)
     result = replay(planned, workdir, home=home, timeout=timeout, env=env, path=path)
+    print(f"{name}: {result.timings()}")  # shown with the test's output: where the time went
     try:
         result.check(planned)
     except AssertionError as failure:

@@ -152,3 +152,15 @@ def test_a_cell_cut_short_counts_as_failed() -> None:
                             "@@notebook-replay@@ begin 2\npartial\n")
     assert runs[1].ok and runs[1].output == "hello\n"
     assert not runs[2].ok and runs[2].output == "partial\n"
+
+
+def test_a_pandas_value_is_shown_whole_as_a_notebook_renders_it(tmp_path: Path) -> None:
+    pytest.importorskip("pandas")
+    planned = plan(cells_of(
+        ".. code:: ipython3\n\n    import pandas\n"
+        "    pandas.DataFrame({f'a_rather_long_column_name_{i}': [i] for i in range(12)})\n"
+    ), [])
+    result = replay(planned, tmp_path, home=tmp_path / "home", timeout=60)
+    result.check(planned)
+    assert "a_rather_long_column_name_11" in result.output(1) and "..." not in result.output(1)
+    assert result.runs[1].seconds is not None and "cell 1: " in result.timings()
