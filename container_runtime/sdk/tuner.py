@@ -16,8 +16,9 @@ from typing import Any
 from container_runtime.local.errors import LocalModeError
 from container_runtime.local.tuning.tuner import HyperparameterTuner as LocalTuner
 from container_runtime.sdk.arguments import log_ignored, refuse
+from container_runtime.sdk.deploying import check_deploy_arguments
 from container_runtime.sdk.deserializers import BaseDeserializer
-from container_runtime.sdk.estimator import Framework, check_deploy_arguments
+from container_runtime.sdk.estimator import Framework
 from container_runtime.sdk.inputs import channels_of
 from container_runtime.sdk.parameter import CategoricalParameter, ContinuousParameter, IntegerParameter
 from container_runtime.sdk.predictor import Predictor

@@ -45,6 +45,13 @@ def test_v1_and_v2_names_map_onto_the_local_estimator(home: Path) -> None:
     assert (docker.backend, docker.image) == ("docker", "container-runtime/chainer:cpu")
 
 
+def test_hyperparameters_are_a_mapping_and_the_sdks_method() -> None:
+    estimator = chainer(hyperparameters={"epochs": 1})
+    estimator.set_hyperparameters(**{"batch-size": 64})
+    assert estimator.hyperparameters == {"epochs": 1, "batch-size": 64}
+    assert estimator.hyperparameters() == {"epochs": 1, "batch-size": 64}
+
+
 def test_mpi_arguments_become_the_chainer_hyperparameters() -> None:
     estimator = chainer(use_mpi=True, num_processes=2, process_slots_per_host=2)
     assert estimator.framework_hyperparameters() == {
