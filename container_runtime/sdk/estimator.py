@@ -26,13 +26,14 @@ from container_runtime.local.names import unique_name
 from container_runtime.local.presets import GENERIC, FrameworkPreset
 from container_runtime.local.training import TrainingJobResult, TrainingJobSpec
 from container_runtime.sdk.arguments import log_ignored, refuse, renamed
+from container_runtime.sdk.deploying import check_deploy_arguments, check_instance_type, model_arguments
 from container_runtime.sdk.deserializers import BaseDeserializer
 from container_runtime.sdk.inputs import channels_of
+from container_runtime.sdk.model import FrameworkModel
 from container_runtime.sdk.predictor import Predictor
 from container_runtime.sdk.serializers import BaseSerializer
 from container_runtime.sdk.session import Session
 
-LOCAL_TYPES = ("local", "local_gpu")
 #: EstimatorBase's arguments that have no meaning on one machine: accepted, logged once.
 IGNORED = (
     "volume_size", "volume_kms_key", "max_run", "output_kms_key", "tags", "subnets", "security_group_ids",
@@ -84,15 +85,6 @@ def base_arguments(owner: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     return {name: given.get(name) for name in (*MAPPED, "image_uri")}
 
 
-def check_instance_type(owner: str, name: str, instance_type: str | None) -> str:
-    """`local`, `local_gpu` or an `ml.*` type (run here all the same); None means `local`."""
-    if instance_type is None:
-        return "local"
-    if instance_type in LOCAL_TYPES or instance_type.startswith("ml."):
-        return instance_type
-    raise LocalModeError(f"{owner}: {name}={instance_type!r}: expected 'local', 'local_gpu' or an ml.* type")
-
-
 class TrainingJob(TrainingJobResult):
     """`estimator.latest_training_job`: the finished job, with the SDK's `name`, `job_name`, `describe()`."""
 
@@ -105,6 +97,14 @@ class TrainingJob(TrainingJobResult):
 
     def wait(self, logs: Any = True) -> None:
         """The job has ended already: local `fit` returns when it does."""
+
+
+class Hyperparameters(dict[str, Any]):
+    """The estimator's hyperparameters: a mapping, as local mode and the tuner read them, that the
+    SDK's `estimator.hyperparameters()` call also answers."""
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self)
 
 
 class PendingTrainingJob:
@@ -177,6 +177,7 @@ class Framework(LocalEstimator):
     preset: FrameworkPreset = GENERIC
     #: The SDK's default serializer and deserializer for `deploy()`, and the predictor class it returns.
     predictor_cls: ClassVar[type[Predictor]] = Predictor
+    model_cls: ClassVar[type[FrameworkModel]] = FrameworkModel
     default_serializer: ClassVar[type[BaseSerializer] | None] = None
     default_deserializer: ClassVar[type[BaseDeserializer] | None] = None
 
@@ -219,6 +220,25 @@ class Framework(LocalEstimator):
             endpoints_dir=session.endpoints_dir,
             backend="docker" if self.image_uri else "local",
             image=self.image_uri,
+        )
+        self.hyperparameters = Hyperparameters(self.hyperparameters)
+
+    def set_hyperparameters(self, **kwargs: Any) -> None:
+        """Add or replace hyperparameters, as the SDK's method does."""
+        self.hyperparameters.update(kwargs)
+
+    def create_model(self, model_server_workers: int | None = None, role: str | None = None,
+                     vpc_config_override: Any = None, entry_point: str | None = None,
+                     source_dir: str | None = None, dependencies: Sequence[str] | None = None,
+                     **kwargs: Any) -> FrameworkModel:
+        """The trained model as the framework's Model, to `deploy()` later (serving code: the training code's)."""
+        if dependencies:
+            raise refuse("create_model", "dependencies", dependencies, "put them in source_dir")
+        return self.model_cls(
+            self.model_data, role=role or self.role, entry_point=entry_point or Path(self.entry_point).name,
+            source_dir=source_dir or str(self._code_dir()), image_uri=self.image_uri,
+            predictor_cls=self.predictor_cls, model_server_workers=model_server_workers, env=self.environment,
+            sagemaker_session=self.sagemaker_session, **kwargs,
         )
 
     def training_spec(self, inputs: Any = None, *, job_name: str | None = None) -> TrainingJobSpec:
@@ -319,37 +339,6 @@ class Estimator(Framework):
                                  "the runtime's train)")
         super().__init__(entry_point, source_dir=source_dir, hyperparameters=hyperparameters,
                          image_uri=image_uri, role=role, **kwargs)
-
-
-def check_deploy_arguments(initial_instance_count: int | None, instance_type: str | None,
-                           ignored: Mapping[str, Any], refused: Mapping[str, Any]) -> None:
-    """deploy's arguments: the instance type checked, no-ops logged, what would change the endpoint refused."""
-    check_instance_type("deploy", "instance_type", instance_type)
-    if initial_instance_count is not None and initial_instance_count < 1:
-        raise LocalModeError(f"deploy: initial_instance_count={initial_instance_count}: must be at least 1")
-    for name, value in refused.items():
-        if value:
-            raise refuse("deploy", name, value, "local endpoints are one real-time server")
-    log_ignored("deploy", {**ignored, "initial_instance_count": initial_instance_count
-                           if initial_instance_count not in (None, 1) else None})
-
-
-MODEL_ARGUMENTS = ("entry_point", "source_dir", "env", "model_server_workers", "dependencies", "role",
-                   "image_uri", "vpc_config", "name", "enable_network_isolation", "predictor_cls")
-
-
-def model_arguments(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """deploy's `**kwargs`, which the SDK hands to the model: those that set the serving code are used."""
-    unknown = sorted(set(kwargs) - set(MODEL_ARGUMENTS))
-    if unknown:
-        raise TypeError(f"deploy() got an unexpected keyword argument {unknown[0]!r}")
-    if kwargs.get("dependencies"):
-        raise refuse("deploy", "dependencies", kwargs["dependencies"], "put them in source_dir")
-    if kwargs.get("image_uri"):
-        raise refuse("deploy", "image_uri", kwargs["image_uri"], "the endpoint runs where the estimator trained")
-    log_ignored("deploy", {name: kwargs.get(name) for name in ("role", "vpc_config", "name",
-                                                               "enable_network_isolation", "predictor_cls")})
-    return dict(kwargs)
 
 
 def _count(owner: str, name: str, value: Any) -> int:

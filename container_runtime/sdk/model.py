@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 from container_runtime.local.presets import GENERIC, FrameworkPreset
 from container_runtime.local.settings import s3_endpoint_url
 from container_runtime.sdk.arguments import log_ignored
+from container_runtime.sdk.deploying import check_deploy_arguments
 from container_runtime.sdk.deserializers import BaseDeserializer
-from container_runtime.sdk.estimator import check_deploy_arguments
 from container_runtime.sdk.predictor import Predictor
 from container_runtime.sdk.serializers import BaseSerializer
 from container_runtime.sdk.session import Session

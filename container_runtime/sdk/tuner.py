@@ -7,6 +7,7 @@ joins); `best_training_job()`, `deploy()`, `analytics()` and SDK v1's `delete_en
 
 from __future__ import annotations
 
+import copy
 import enum
 import sys
 import threading
@@ -15,9 +16,10 @@ from typing import Any
 
 from container_runtime.local.errors import LocalModeError
 from container_runtime.local.tuning.tuner import HyperparameterTuner as LocalTuner
-from container_runtime.sdk.arguments import log_ignored, refuse
+from container_runtime.sdk.arguments import LOGGER, log_ignored, refuse
+from container_runtime.sdk.deploying import check_deploy_arguments
 from container_runtime.sdk.deserializers import BaseDeserializer
-from container_runtime.sdk.estimator import Framework, check_deploy_arguments
+from container_runtime.sdk.estimator import Framework, Hyperparameters
 from container_runtime.sdk.inputs import channels_of
 from container_runtime.sdk.parameter import CategoricalParameter, ContinuousParameter, IntegerParameter
 from container_runtime.sdk.predictor import Predictor
@@ -109,6 +111,7 @@ class HyperparameterTuner(LocalTuner):
             raise refuse(owner, "complete_on_convergence", True, "use max_number_training_jobs_not_improving")
         hyperband = strategy_config.hyperband_strategy_config if strategy_config is not None else None
         log_ignored(owner, {"tags": tags})
+        estimator = without_tuned(estimator, hyperparameter_ranges)
         super().__init__(
             estimator, objective_metric_name, hyperparameter_ranges, metric_definitions, strategy=strategy,
             objective_type=objective_type, max_jobs=max_jobs, max_parallel_jobs=max_parallel_jobs,
@@ -208,3 +211,15 @@ class HyperparameterTuner(LocalTuner):
             raise LocalModeError("analytics: no tuning job yet: call fit() first")
         return HyperparameterTuningJobAnalytics(self.latest_tuning_job.name, self.sagemaker_session)
 
+
+def without_tuned(estimator: Framework, ranges: Mapping[str, Any]) -> Framework:
+    """The estimator the trials start from: as the SDK does, a tuned name's static value is dropped
+    (the user's estimator is left as it was)."""
+    replaced = sorted(set(estimator.hyperparameters) & set(ranges))
+    if not replaced:
+        return estimator
+    LOGGER.info("HyperparameterTuner: tuned values replace the estimator's static %s", ", ".join(replaced))
+    trial = copy.copy(estimator)
+    trial.hyperparameters = Hyperparameters(
+        {name: value for name, value in estimator.hyperparameters.items() if name not in ranges})
+    return trial

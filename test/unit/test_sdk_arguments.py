@@ -17,7 +17,7 @@ from container_runtime.sdk.estimator import Estimator
 from container_runtime.sdk.inputs import TrainingInput, channels_of
 from container_runtime.sdk.session import Session
 from container_runtime.sdk.tensorflow.estimator import TensorFlow
-from container_runtime.sdk.tuner import ContinuousParameter, HyperparameterTuner
+from container_runtime.sdk.tuner import ContinuousParameter, HyperparameterTuner, IntegerParameter
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -43,6 +43,13 @@ def test_v1_and_v2_names_map_onto_the_local_estimator(home: Path) -> None:
     assert old.backend == "local" and old.jobs_dir == home / "jobs" and old.endpoints_dir == home / "endpoints"
     docker = chainer(instance_type="local", image_name="container-runtime/chainer:cpu")
     assert (docker.backend, docker.image) == ("docker", "container-runtime/chainer:cpu")
+
+
+def test_hyperparameters_are_a_mapping_and_the_sdks_method() -> None:
+    estimator = chainer(hyperparameters={"epochs": 1})
+    estimator.set_hyperparameters(**{"batch-size": 64})
+    assert estimator.hyperparameters == {"epochs": 1, "batch-size": 64}
+    assert estimator.hyperparameters() == {"epochs": 1, "batch-size": 64}
 
 
 def test_mpi_arguments_become_the_chainer_hyperparameters() -> None:
@@ -143,6 +150,17 @@ def test_deploy_arguments_are_checked_before_anything_starts() -> None:
         estimator.deploy(1, "local", serverless_inference_config=object())
     with pytest.raises(TypeError, match="'port'"):
         estimator.deploy(1, "local", port=8080)
+
+
+def test_tuned_names_replace_the_estimators_static_values(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="container_runtime.sdk")
+    estimator = chainer(hyperparameters={"epochs": 30, "batch-size": 128, "learning-rate": 0.01})
+    tuner = HyperparameterTuner(estimator, "acc", {"learning-rate": ContinuousParameter(0.001, 0.2),
+                                                   "batch-size": IntegerParameter(64, 256)},
+                                [{"Name": "acc", "Regex": r"acc ([0-9.]+)"}], max_jobs=2)
+    assert tuner.estimator.hyperparameters == {"epochs": 30}
+    assert estimator.hyperparameters == {"epochs": 30, "batch-size": 128, "learning-rate": 0.01}  # left as it was
+    assert "tuned values replace the estimator's static batch-size, learning-rate" in caplog.text
 
 
 def test_tuner_refuses_what_it_cannot_honour() -> None:

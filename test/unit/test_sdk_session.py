@@ -56,6 +56,13 @@ def test_bad_paths_and_names_are_one_line_errors(tmp_path: Path) -> None:
     session = sagemaker.Session()
     with pytest.raises(LocalModeError, match="upload_data: no such file or directory .*missing"):
         session.upload_data(str(tmp_path / "missing"))
+    source = tmp_path / "file.txt"
+    source.write_text("x")
+    with pytest.raises(LocalModeError, match="upload_data: key_prefix '../../outside': '..' is not allowed"):
+        session.upload_data(str(source), key_prefix="../../outside")
+    with pytest.raises(LocalModeError, match="upload_data: bucket 'Bad_Bucket'"):
+        session.upload_data(str(source), bucket="Bad_Bucket")
+    assert not (tmp_path / "outside").exists()
     with pytest.raises(LocalModeError, match="no training job never-ran in "):
         session.sagemaker_client.describe_training_job(TrainingJobName="never-ran")
     with pytest.raises(LocalModeError, match="no endpoint named 'gone'"):

@@ -8,7 +8,7 @@ from typing import Any
 from container_runtime.local.estimator import Chainer as LocalChainer
 from container_runtime.local.estimator import mpi_settings
 from container_runtime.local.presets import CHAINER
-from container_runtime.sdk.chainer.model import ChainerPredictor
+from container_runtime.sdk.chainer.model import ChainerModel, ChainerPredictor
 from container_runtime.sdk.deserializers import NumpyDeserializer
 from container_runtime.sdk.estimator import Framework
 from container_runtime.sdk.serializers import NumpySerializer
@@ -19,6 +19,7 @@ class Chainer(Framework, LocalChainer):
 
     preset = CHAINER
     predictor_cls = ChainerPredictor
+    model_cls = ChainerModel
     default_serializer = NumpySerializer
     default_deserializer = NumpyDeserializer
 

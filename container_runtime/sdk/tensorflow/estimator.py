@@ -14,7 +14,7 @@ from container_runtime.sdk.arguments import refuse, renamed
 from container_runtime.sdk.deserializers import JSONDeserializer
 from container_runtime.sdk.estimator import Framework
 from container_runtime.sdk.serializers import JSONSerializer
-from container_runtime.sdk.tensorflow.model import TensorFlowPredictor
+from container_runtime.sdk.tensorflow.model import TensorFlowModel, TensorFlowPredictor
 
 #: Where SageMaker mounts the model dir: on the Docker backend it is sent as the SDK sends it; on
 #: processes the script's own default (`SM_MODEL_DIR`, the same dir) stands in for it.
@@ -27,6 +27,7 @@ class TensorFlow(Framework, LocalTensorFlow):
 
     preset = TENSORFLOW
     predictor_cls = TensorFlowPredictor
+    model_cls = TensorFlowModel
     default_serializer = JSONSerializer
     default_deserializer = JSONDeserializer
 

@@ -32,7 +32,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 def test_tuning_without_waiting_then_analytics_by_name(home: Path) -> None:
     estimator = Estimator(entry_point=str(EXAMPLES / "tuning" / "branin.py"), role=sagemaker.get_execution_role(),
-                          instance_count=1, instance_type="local", hyperparameters={"x2": 2.275})
+                          instance_count=1, instance_type="local", hyperparameters={"x1": 0.0, "x2": 2.275})
     tuner = HyperparameterTuner(estimator, "branin", {"x1": ContinuousParameter(-5, 10)},
                                 [{"Name": "branin", "Regex": r"branin = ([0-9.]+)"}], max_jobs=3,
                                 max_parallel_jobs=1, objective_type="Minimize", random_seed=7)
@@ -47,6 +47,7 @@ def test_tuning_without_waiting_then_analytics_by_name(home: Path) -> None:
     assert analytics.tuning_ranges["x1"]["MinValue"] in ("-5", -5, -5.0)
     frame = analytics.dataframe()
     assert len(frame) == 3 and set(frame["TrainingJobStatus"]) == {"Completed"}
+    assert frame["x1"].nunique() == 3  # the tuned values, not the estimator's static x1
     assert {"x1", "FinalObjectiveValue", "TrainingElapsedTimeSeconds", "TrainingJobName"} <= set(frame.columns)
     assert frame["TrainingElapsedTimeSeconds"].sum() > 0
     best = frame.sort_values(["FinalObjectiveValue"], ascending=True).iloc[0]

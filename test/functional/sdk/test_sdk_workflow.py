@@ -87,8 +87,8 @@ def test_chainer_train_deploy_predict_delete(home: Path, digits: Path) -> None:
 
     from container_runtime.sdk.chainer.model import ChainerModel
 
-    model = ChainerModel(model_data=estimator.model_data, role="r", entry_point="mnist.py",
-                         source_dir=str(EXAMPLES / "chainer"))
+    model = estimator.create_model()  # a ChainerModel of the trained model, served by the training code
+    assert isinstance(model, ChainerModel) and model.model_data == estimator.model_data
     with model.deploy(initial_instance_count=1, instance_type="local", endpoint_name="digits-model") as again:
         assert again.endpoint == "digits-model"
         assert np.allclose(again.predict(images[:3]), scores[:3], atol=1e-4)
