@@ -78,8 +78,6 @@ def tensorflow_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_example_data(EXAMPLES / "make_data.py", tmp_path_factory.mktemp("tf-data"))
 
 
-@pytest.mark.xfail(strict=True, reason="blocked on container_runtime.sdk: a tuned hyperparameter that is also "
-                   "static on the estimator is refused (SDK v2 lets the tuned value win); cell 23")
 def test_notebook_tensorflow_eager_trains_restores_deploys_and_tunes(
         tensorflow_data: Path, notebook_dir: Path, home: Path) -> None:
     lay_out(notebook_dir, LAYOUT)
