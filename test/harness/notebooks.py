@@ -23,6 +23,7 @@ a replay skips them too.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -30,6 +31,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import Literal
 
 KERNEL = Path(__file__).with_name("notebook_kernel.py")
+REPLAY_LOCK = Path(tempfile.gettempdir()) / "container-runtime-notebook-replay.lock"
 MARKER = "@@notebook-replay@@"  # the kernel's marker (notebook_kernel.MARKER), shared by value
 REPO = Path(__file__).resolve().parents[2]
 #: The five public notebooks our users follow (the issue's `../shared/reference/user-notebooks/`).
@@ -271,14 +274,27 @@ def replay(planned: Sequence[PlannedCell], workdir: Path, *, home: Path, timeout
     home.mkdir(parents=True, exist_ok=True)
     cells_file.write_text(json.dumps([{"number": c.number, "source": c.source} for c in planned if not c.skipped]))
     environment = kernel_environment(home, env, path)
+    with REPLAY_LOCK.open("a") as lock:
+        # Notebooks write fixed paths (/tmp/data, then rmtree it): one replay at a time on a machine.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return run_kernel(cells_file, workdir, home, environment, timeout)
+
+
+def run_kernel(cells_file: Path, workdir: Path, home: Path, environment: dict[str, str], timeout: float) -> Replay:
+    """The kernel process from start to end. Past `timeout` its process group gets SIGTERM (which
+    local mode passes on to its jobs' `train`, and they to the scripts), then SIGKILL."""
     process = subprocess.Popen([sys.executable, "-u", str(KERNEL), str(cells_file)], cwd=workdir, env=environment,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
                                start_new_session=True)
     try:
         transcript, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        transcript, _ = process.communicate()
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            transcript, _ = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            transcript, _ = process.communicate()
         transcript += f"\n[replay: killed after {timeout:.0f} s]\n"
     finally:
         left_running = stop_endpoints(home, environment)

@@ -164,3 +164,11 @@ def test_a_pandas_value_is_shown_whole_as_a_notebook_renders_it(tmp_path: Path) 
     result.check(planned)
     assert "a_rather_long_column_name_11" in result.output(1) and "..." not in result.output(1)
     assert result.runs[1].seconds is not None and "cell 1: " in result.timings()
+
+
+def test_a_kernel_past_its_time_is_stopped_and_its_cell_counts_as_failed(tmp_path: Path) -> None:
+    planned = plan(cells_of(".. code:: ipython3\n\n    import time\n    print('started', flush=True)\n"
+                            "    time.sleep(60)\n"), [])
+    result = replay(planned, tmp_path, home=tmp_path / "home", timeout=3)
+    assert result.returncode != 0 and not result.runs[1].ok
+    assert result.output(1).startswith("started\n") and "killed after 3 s" in result.transcript

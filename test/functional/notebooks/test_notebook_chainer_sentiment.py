@@ -71,7 +71,8 @@ def test_notebook_chainer_sentiment_trains_deploys_predicts_and_deletes(
     training = result.output(5)  # fit(): the script's summary and one report row per epoch
     assert "# epoch: 10" in training and "# Model: rnn" in training
     assert re.search(r"\x1b\[J10\s", training)
-    assert (notebook_dir / "output" / "sentiment" / "log").is_file()  # from output.tar.gz
+    for plot in ("accuracy.png", "loss.png"):  # what the skipped display cell 7 shows, from output.tar.gz
+        assert (notebook_dir / "output" / "sentiment" / plot).read_bytes().startswith(b"\x89PNG")
     fixed = PREDICTION.findall(result.output(9))
     assert [row[0] for row in fixed] == [sentence.lower() for sentence in (  # predict_fn's processed input
         "It is fun and easy to train Chainer models on Amazon SageMaker!",
