@@ -13,6 +13,8 @@ from harness.notebooks import (
     ImportRule,
     NotebookDrift,
     Substitution,
+    gpu_tools_path,
+    lay_out,
     parse_transcript,
     plan,
     read_blocks,
@@ -172,3 +174,20 @@ def test_a_kernel_past_its_time_is_stopped_and_its_cell_counts_as_failed(tmp_pat
     result = replay(planned, tmp_path, home=tmp_path / "home", timeout=3)
     assert result.returncode != 0 and not result.runs[1].ok
     assert result.output(1).startswith("started\n") and "killed after 3 s" in result.transcript
+
+
+def test_a_machine_without_nvidia_smi_gets_one_that_reports_no_driver(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    directory = gpu_tools_path(tmp_path / "tools")
+    completed = subprocess.run([f"{directory}/nvidia-smi"], capture_output=True, text=True, check=False)
+    assert completed.returncode == 9 and "couldn't communicate with the NVIDIA driver" in completed.stderr
+
+
+def test_the_layout_puts_our_files_where_the_notebook_expects_its_own(tmp_path: Path) -> None:
+    ours = tmp_path / "mnist.py"
+    ours.write_text("print('ours')\n")
+    lay_out(tmp_path / "notebook", {"src/chainer_mnist_single_machine.py": ours})
+    assert (tmp_path / "notebook" / "src" / "chainer_mnist_single_machine.py").read_text() == "print('ours')\n"
