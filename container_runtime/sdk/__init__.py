@@ -32,7 +32,7 @@ NAMES = {
     "HyperparameterTuner": "tuner",
 }
 SUBMODULES = ("analytics", "chainer", "deserializers", "estimator", "inputs", "local", "model", "parameter",
-              "predictor", "serializers", "session", "tensorflow", "tuner")
+              "predictor", "s3", "serializers", "session", "tensorflow", "tuner")
 
 __all__ = [
     "Estimator", "Framework", "FrameworkModel", "HyperparameterTuner", "HyperparameterTuningJobAnalytics",

@@ -69,3 +69,20 @@ def test_bad_paths_and_names_are_one_line_errors(tmp_path: Path) -> None:
         session.delete_endpoint("gone")
     with pytest.raises(LocalModeError, match="tuning job name 'bad name'"):
         sagemaker.HyperparameterTuningJobAnalytics("bad name")
+
+
+def test_s3_uploader_and_downloader_copy_local_artifacts(tmp_path: Path, home: Path) -> None:
+    from container_runtime.sdk.s3 import S3Downloader, S3Uploader
+
+    model = tmp_path / "job" / "output" / "model.tar.gz"
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"tar")
+    # What a ported `!aws s3 cp {estimator.model_data} ./local_model/` becomes.
+    assert S3Downloader.download(str(model), str(tmp_path / "local_model")) == [
+        str(tmp_path / "local_model" / "model.tar.gz")]
+    assert S3Downloader.download(model.parent.as_uri(), str(tmp_path / "all")) == [
+        str(tmp_path / "all" / "model.tar.gz")]
+    uri = S3Uploader.upload(str(model), "s3://artifacts/run-1")
+    assert uri == (home / "data" / "artifacts" / "run-1" / "model.tar.gz").as_uri()
+    with pytest.raises(LocalModeError, match="S3Downloader.download: no such file or directory"):
+        S3Downloader.download(str(tmp_path / "missing"), str(tmp_path / "x"))

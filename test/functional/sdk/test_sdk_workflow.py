@@ -135,6 +135,11 @@ def test_upload_data_goes_to_the_s3_server_and_jobs_read_it_back(
     listed = s3_server.client().list_objects_v2(Bucket=bucket)["Contents"]
     assert sorted(item["Key"] for item in listed) == ["quickstart/test/test.csv", "quickstart/train/train.csv"]
     assert session.upload_data(path=str(data), key_prefix="all") == f"s3://{bucket}/all"
+    from container_runtime.sdk.s3 import S3Downloader
+
+    downloaded = S3Downloader.download(f"s3://{bucket}/all", str(tmp_path / "downloaded"))
+    assert downloaded == [str(tmp_path / "downloaded" / name) for name in ("test.csv", "train.csv")]
+    assert (tmp_path / "downloaded" / "train.csv").read_bytes() == (data / "train.csv").read_bytes()
 
     # A LocalSession given the server reads it back even where S3_ENDPOINT_URL is not set.
     monkeypatch.delenv("S3_ENDPOINT_URL")
