@@ -1,4 +1,4 @@
-"""The notebook replay mechanism itself (test/harness/notebooks.py and its kernel): which blocks
+"""The notebook replay mechanism itself (test/harness/notebook_cells.py, notebooks.py and the kernel): which blocks
 are cells, what an import rewrite may touch, how substitutions guard against a changed notebook,
 and what the kernel runs and reports."""
 
@@ -8,20 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from harness.notebooks import (
+from harness.notebook_cells import (
     NOTEBOOKS,
     ImportRule,
     NotebookDrift,
     Substitution,
-    gpu_tools_path,
-    lay_out,
-    parse_transcript,
     plan,
     read_blocks,
     read_cells,
-    replay,
     rewrite_imports,
 )
+from harness.notebooks import gpu_tools_path, lay_out, parse_transcript, replay
 
 RST = """\
 Title

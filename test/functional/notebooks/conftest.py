@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.example_data import make_example_data
-from harness.notebooks import NOTEBOOKS
+from harness.notebook_cells import NOTEBOOKS
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.notebooks import Substitution, lay_out, replay_notebook
+from harness.notebook_cells import Substitution
+from harness.notebooks import lay_out, replay_notebook
 
 pytest.importorskip("chainer")
 pytest.importorskip("matplotlib")

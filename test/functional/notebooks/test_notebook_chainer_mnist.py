@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.notebooks import Substitution, gpu_tools_path, lay_out, replay_notebook
+from harness.notebook_cells import Substitution
+from harness.notebooks import gpu_tools_path, lay_out, replay_notebook
 
 pytest.importorskip("chainer")
 pytest.importorskip("matplotlib")

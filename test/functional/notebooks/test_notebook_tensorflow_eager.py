@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from harness.example_data import make_example_data
-from harness.notebooks import SAGEMAKER_IMPORTS, ImportRule, Substitution, lay_out, replay_notebook
+from harness.notebook_cells import SAGEMAKER_IMPORTS, ImportRule, Substitution
+from harness.notebooks import lay_out, replay_notebook
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("sklearn")

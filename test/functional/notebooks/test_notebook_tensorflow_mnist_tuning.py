@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.notebooks import Substitution, lay_out, replay_notebook
+from harness.notebook_cells import Substitution
+from harness.notebooks import lay_out, replay_notebook
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("tf_keras", reason="legacy scripts' tf.compat.v1.layers need tf-keras")
