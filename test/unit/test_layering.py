@@ -64,6 +64,8 @@ ALLOWED: dict[str, frozenset[str]] = {
         f"{CR}.local.transform": ("errors", "log", "local"),
         f"{CR}.local.tuning": ("errors", "log", "local"),
         f"{CR}.local.cli": ("errors", "log", "local", "local.transform", "local.tuning"),
+        # The SageMaker SDK's import paths, mapped onto local mode.
+        f"{CR}.sdk": ("errors", "local", "local.transform", "local.tuning"),
     }.items()
 }
 #: Packages that are mechanism: they may never import a policy layer.
