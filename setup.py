@@ -58,6 +58,8 @@ EXTRAS["test"] = sorted(
         # The Chainer CIFAR-10 tuning notebook, replayed by test/functional/notebooks, reads its
         # sample images with skimage.io.
         "scikit-image>=0.22,<1",
+        # The dashboard's browser tests drive Debian's chromium (apt) through Playwright.
+        "playwright>=1.50,<2",
         *EXTRAS["s3"],
         *EXTRAS["gzip"],
         *EXTRAS["serving"],
@@ -78,6 +80,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10,<3.13",
     packages=PACKAGES,
+    # The dashboard's page, script and style (`container-runtime ui`): served from the package, never the internet.
+    package_data={"container_runtime.local.dashboard": ["static/*.html", "static/*.js", "static/*.css"]},
     package_dir=FRAMEWORK_PACKAGE_DIRS,
     install_requires=["psutil>=5.9,<8"],
     extras_require=EXTRAS,

@@ -18,6 +18,7 @@
                           --metric NAME=REGEX... [--objective-type Maximize|Minimize] [--strategy S]
                           [--max-jobs N] [--max-parallel-jobs N] [--early-stopping Auto] [--storage URL] ...
     container-runtime tuning describe|analytics|deploy TUNING_JOB [--storage URL]
+    container-runtime ui [--port P] [--host H]
     container-runtime k8s render ENTRY_POINT --image IMAGE --job-name NAME --code VOLUME --output-volume VOLUME
                           [--instance-count N] [-c CHANNEL=VOLUME]... [-H NAME=VALUE]... [--cpu Q] [--memory Q]
                           [--gpus N] [--jobset] [-o FILE]
@@ -96,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     _transform_parser(commands)
     _tune_parsers(commands)
     _kubernetes_parsers(commands)
+
+    ui = commands.add_parser("ui", help="a web dashboard of jobs, tuning jobs and endpoints")
+    ui.add_argument("--port", type=int, default=0, help="the port (default: a free one)")
+    ui.add_argument("--host", default="127.0.0.1",
+                    help="the address to listen on (default 127.0.0.1; any other is reachable by others)")
+    ui.set_defaults(handler=_ui)
 
     endpoints = commands.add_parser("endpoints", help="list running endpoints")
     endpoints.set_defaults(handler=_endpoints)
@@ -419,6 +426,29 @@ def _describe(args: argparse.Namespace) -> int:
 
     jobs_dir, _ = _home(args)
     print(json.dumps(read_description(jobs_dir / args.job / "describe.json"), indent=2))
+    return 0
+
+
+def _ui(args: argparse.Namespace) -> int:
+    import secrets
+
+    from container_runtime.local.dashboard.records import Home
+    from container_runtime.local.dashboard.server import make_server
+
+    if not 0 <= args.port <= 65535:
+        raise LocalModeError(f"ui: --port {args.port}: expected 0 to 65535")
+    jobs_dir, endpoints_dir = _home(args)
+    token = secrets.token_urlsafe(18)
+    server = make_server(Home(jobs_dir, endpoints_dir, jobs_dir.parent / "tuning"), args.host, args.port, token)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: the dashboard listens on {args.host}: anyone who can reach it can read your jobs' "
+              "records and logs", file=sys.stderr)
+    print(f"Dashboard: {server.url}?token={token}", flush=True)
+    print(f"Token (stopping endpoints, predictions): {token}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
     return 0
 
 

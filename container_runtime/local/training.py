@@ -222,6 +222,7 @@ def _initial_record(
             {"ChannelName": channel.name, "DataUri": channel.location} for channel in spec.channels
         ],
         "ResourceConfig": {"InstanceCount": spec.instance_count, "InstanceType": "local"},
+        "Backend": spec.backend,
         "OutputDataConfig": {"S3OutputPath": output.base_uri},
         "CreationTime": iso_time(time.time()),
         "TrainingStartTime": iso_time(time.time()),

@@ -27,7 +27,10 @@ ROOTS = {
     "container_runtime_tensorflow": REPO / "frameworks" / "tensorflow" / "container_runtime_tensorflow",
 }
 #: Layers that are a subpackage of another layer: a module belongs to the longest prefix that is a layer.
-NESTED_LAYERS = ("container_runtime.local.cli", "container_runtime.local.transform", "container_runtime.local.tuning")
+NESTED_LAYERS = (
+    "container_runtime.local.cli", "container_runtime.local.dashboard", "container_runtime.local.transform",
+    "container_runtime.local.tuning",
+)
 
 CR = "container_runtime"
 #: Layer -> the layers it may import (its own modules always). Read top-down: nothing may point up.
@@ -63,7 +66,9 @@ ALLOWED: dict[str, frozenset[str]] = {
         f"{CR}.local": ("config", "errors", "log", "plugins", "process", "local.transform"),
         f"{CR}.local.transform": ("errors", "log", "local"),
         f"{CR}.local.tuning": ("errors", "log", "local"),
-        f"{CR}.local.cli": ("errors", "log", "local", "local.transform", "local.tuning"),
+        # The dashboard: pages over local mode's and tuning's records.
+        f"{CR}.local.dashboard": ("errors", "local", "local.tuning"),
+        f"{CR}.local.cli": ("errors", "log", "local", "local.dashboard", "local.transform", "local.tuning"),
         # The SageMaker SDK's import paths, mapped onto local mode.
         f"{CR}.sdk": ("errors", "local", "local.transform", "local.tuning"),
     }.items()
