@@ -21,6 +21,9 @@ function fmtDuration(s) {
   if (s < 3600) return Math.floor(s / 60) + " min " + Math.round(s % 60) + " s";
   return Math.floor(s / 3600) + " h " + Math.round((s % 3600) / 60) + " min";
 }
+function fmtTime(t) {
+  return t ? esc(String(t).replace("T", " ").replace(/\.\d+/, "").replace("+00:00", " UTC")) : "–";
+}
 function statusCell(status) { return `<span class="status status-${esc(status)}">${esc(status)}</span>`; }
 async function api(path) {
   const response = await fetch(path, {cache: "no-store"});
@@ -133,7 +136,7 @@ async function jobsPage(gen) {
     const shown = rows.filter(r => (!status.value || r.status === status.value) && r.name.includes(name.value));
     document.querySelector("#jobs-table tbody").innerHTML = shown.map(r => `<tr data-name="${esc(r.name)}" data-status="${esc(r.status)}">
       <td><a href="#/jobs/${encodeURIComponent(r.name)}">${esc(r.name)}</a></td><td>${statusCell(r.status)}${r.error ? ` <span class="error">${esc(r.error)}</span>` : ""}</td>
-      <td>${esc(r.backend ?? "–")}</td><td>${fmtNum(r.hosts)}</td><td>${esc(r.start ?? "–")}</td><td>${fmtDuration(r.duration)}</td>
+      <td>${esc(r.backend ?? "–")}</td><td>${fmtNum(r.hosts)}</td><td>${fmtTime(r.start)}</td><td>${fmtDuration(r.duration)}</td>
       <td>${Object.entries(r.metrics || {}).map(([k, v]) => `${esc(k)}=${fmtNum(v)}`).join(", ")}</td></tr>`).join("");
     document.getElementById("jobs-count").textContent = `${shown.length} of ${rows.length} jobs`;
   };
@@ -176,7 +179,7 @@ async function jobPage(gen, name, tuning) {
     const r = detail.row;
     document.getElementById("job-summary").innerHTML = kvTable([
       ["Status", statusCell(r.status)], ["Backend", esc(r.backend ?? "–")], ["Hosts", fmtNum(r.hosts)],
-      ["Start", esc(r.start ?? "–")], ["Duration", fmtDuration(r.duration)],
+      ["Start", fmtTime(r.start)], ["Duration", fmtDuration(r.duration)],
       ["Failure reason", r.failure ? `<span class="error" id="failure-reason">${esc(r.failure)}</span>` : "–"],
       ["Final metrics", Object.entries(r.metrics || {}).map(([k, v]) => `${esc(k)}=${fmtNum(v)}`).join(", ") || "–"],
     ]);
@@ -335,7 +338,7 @@ async function endpointPage(gen, name) {
     document.getElementById("endpoint-status").innerHTML = kvTable([
       ["Status", statusCell(s.status)], ["/ping", `<span id="ping-status">${esc(s.ping.status ?? "no answer")}</span>`], ["URL", esc(s.url)],
       ["Model", esc(s.model_data)], ["Framework (code)", esc(s.framework)], ["Backend", esc(s.backend)],
-      ["Started", esc(s.started)], ["Up for", fmtDuration(s.uptime)], ["Serve pid", esc(s.pid)]]);
+      ["Started", fmtTime(s.started)], ["Up for", fmtDuration(s.uptime)], ["Serve pid", esc(s.pid)]]);
     const m = s.metrics;
     let rate = "–", latency = "–";
     if (m && previous && previous.metrics) {
@@ -345,7 +348,7 @@ async function endpointPage(gen, name) {
       rates.push([rates.length + 1, dn / dt]);
     }
     document.getElementById("traffic").innerHTML = m ? kvTable([["Requests (total)", `<span id="requests-total">${m.requests}</span>`], ["Request rate", rate], ["Mean latency (last interval)", latency],
-      ["Mean latency (all)", m.latency_count ? (m.latency_sum / m.latency_count * 1000).toFixed(1) + " ms" : "–"]]) + lineChart("rate", [{points: rates.slice(-60), color: "#1a7f37", dots: false, name: "req/s"}], "poll")
+      ["Mean latency (all)", m.latency_count ? (m.latency_sum / m.latency_count * 1000).toFixed(1) + " ms" : "–"]]) + lineChart("rate", [{points: rates.slice(-60), color: "#1a7f37", dots: true, name: "req/s"}], "poll")
       : '<p class="muted">serve gives no /metrics</p>';
     previous = s;
   };
