@@ -91,9 +91,9 @@ def write_tuning_job(tuning_root: Path, trials: int) -> Any:
                      "optimizer": optuna.distributions.CategoricalDistribution(["sgd", "adam"])}
     made = []
     for number in range(trials):
-        params = {"lr": 10 ** (-4 + 3 * ((number * 37) % 100) / 100), "layers": 1 + number % 8,
-                  "optimizer": ("sgd", "adam")[number % 2]}
-        loss = abs(params["lr"] - 0.01) * 10 + params["layers"] / 10 + (number % 13) / 100
+        lr, layers = 10 ** (-4 + 3 * ((number * 37) % 100) / 100), 1 + number % 8
+        params: dict[str, Any] = {"lr": lr, "layers": layers, "optimizer": ("sgd", "adam")[number % 2]}
+        loss = abs(lr - 0.01) * 10 + layers / 10 + (number % 13) / 100
         made.append(optuna.trial.create_trial(params=params, distributions=distributions, value=loss, user_attrs={
             r.JOB_NAME: f"{TUNING_JOB}-{number + 1:03d}-abcd", r.JOB_STATUS: "Completed",
             r.OBJECTIVE_STATUS: "Succeeded", r.FINAL_VALUE: loss, r.TUNED: params, r.ELAPSED: 3.0,
