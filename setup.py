@@ -32,6 +32,8 @@ EXTRAS = {
     "postgres": ["psycopg2-binary>=2.9,<3", "sqlalchemy>=2,<3"],
     # `container-runtime k8s render` writes YAML.
     "kubernetes": ["PyYAML>=6,<7"],
+    # `container-runtime ui` opens a tuning job's study in optuna-dashboard when it is installed.
+    "dashboard": ["optuna-dashboard>=0.21,<1"],
 }
 # `container_runtime.sdk`, the SageMaker SDK's import paths: NPY (de)serializers, the tuner, analytics dataframes.
 EXTRAS["sdk"] = sorted({*EXTRAS["serving"], *EXTRAS["tuning"]})
@@ -66,6 +68,7 @@ EXTRAS["test"] = sorted(
         *EXTRAS["tuning"],
         *EXTRAS["postgres"],
         *EXTRAS["kubernetes"],
+        *EXTRAS["dashboard"],
     }
 )
 EXTRAS["bench"] = ["numpy>=1.24,<3", *EXTRAS["gzip"]]

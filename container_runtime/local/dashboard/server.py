@@ -1,9 +1,9 @@
 """The dashboard's HTTP server: JSON routes over the records, the static page, and the token.
 
 Reading is open to whoever can reach the port (loopback by default); anything that changes state
-or sends traffic (stop an endpoint, a prediction) needs the per-run token the CLI printed, in the
-`X-Dashboard-Token` header or a `token` form field. Every name in a URL must be a SageMaker name,
-and every file served must resolve inside its record's dir.
+or sends traffic (stop an endpoint, a prediction, starting optuna-dashboard on a study) needs the
+per-run token the CLI printed, in the `X-Dashboard-Token` header or a `token` form field. Every
+name in a URL must be a SageMaker name, and every file served must resolve inside its record's dir.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from typing import Any
 from container_runtime.local.dashboard import endpoints as ep
 from container_runtime.local.dashboard.files import OutsideRecords, contained, read_tail
 from container_runtime.local.dashboard.records import FileCache, Home, job_detail, job_dir, list_jobs, valid_name
+from container_runtime.local.dashboard.study_views import StudyViews
+from container_runtime.local.dashboard.study_views import available as optuna_dashboard_available
 from container_runtime.local.dashboard.tuning import list_tuning_jobs, tuning_dir, tuning_summary
 from container_runtime.local.endpoints import RECORD_FILE, EndpointRecord, read_record, stop_endpoint
 from container_runtime.local.errors import LocalModeError
@@ -39,10 +41,15 @@ class DashboardServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], home: Home, token: str) -> None:
+        self.study_views = StudyViews()  # first: a failed bind calls server_close
         super().__init__(address, Handler)
         self.home = home
         self.token = token
         self.cache = FileCache()
+
+    def server_close(self) -> None:
+        self.study_views.close()
+        super().server_close()
 
     @property
     def url(self) -> str:
@@ -107,7 +114,8 @@ class Handler(BaseHTTPRequestHandler):
             if not rest:
                 return self._json({"tuning_jobs": list_tuning_jobs(home.tuning, cache)})
             if len(rest) == 1:
-                return self._json(tuning_summary(tuning_dir(home.tuning, _name(rest[0], "tuning job")), cache))
+                summary = tuning_summary(tuning_dir(home.tuning, _name(rest[0], "tuning job")), cache)
+                return self._json({**summary, "optuna_dashboard": optuna_dashboard_available()})
         elif kind == "endpoints":
             if not rest:
                 return self._json({"endpoints": ep.list_endpoint_rows(home.endpoints)})
@@ -146,6 +154,9 @@ class Handler(BaseHTTPRequestHandler):
         given = self.headers.get(TOKEN_HEADER) or form.get("token") or ""
         if not hmac.compare_digest(given.encode(), self.server.token.encode()):
             raise HttpError(HTTPStatus.FORBIDDEN, "this action needs the token that `container-runtime ui` printed")
+        if parts[:2] == ["api", "tuning"] and len(parts) == 4 and parts[3] == "optuna-dashboard":
+            directory = tuning_dir(self.server.home.tuning, _name(parts[2], "tuning job"))
+            return self._json({"url": self.server.study_views.url(directory)})
         if len(parts) == 4 and parts[:2] == ["api", "endpoints"]:
             record = self._endpoint(parts[2])
             if parts[3] == "stop":

@@ -140,6 +140,30 @@ def test_tuning_job_counters_best_trials_and_importance(dashboard: Dashboard, re
     assert broken["trials"] == [] and "cannot be read" in broken["error"]
 
 
+def test_a_study_opens_in_optuna_dashboard_with_the_token(dashboard: Dashboard, records: Records) -> None:
+    pytest.importorskip("optuna_dashboard")
+    route = dashboard.url + f"api/tuning/{records.tuning_job}/optuna-dashboard"
+    assert get_json(dashboard, f"/api/tuning/{records.tuning_job}")["optuna_dashboard"] is True
+    assert http(route, method="POST").status == 403
+    started = http(route, method="POST", headers={"X-Dashboard-Token": dashboard.token})
+    assert started.status == 200
+    url = started.json()["url"]
+    assert url.startswith("http://127.0.0.1:") and "/dashboard/studies/" in url
+    again = http(route, method="POST", headers={"X-Dashboard-Token": dashboard.token}).json()["url"]
+    assert again == url  # one optuna-dashboard per tuning job
+    page = http(url)
+    assert page.status == 200 and b"<script" in page.body
+    base = url.split("/dashboard/")[0]
+    studies = http(base + "/api/studies").json()["study_summaries"]
+    assert [study["study_name"] for study in studies] == [records.tuning_job]
+    study_id = url.rsplit("/", 1)[1]
+    trials = http(base + f"/api/studies/{study_id}").json()["trials"]
+    assert sum(trial["state"] == "Complete" for trial in trials) == 5  # the same five training jobs
+    elsewhere = http(dashboard.url + "api/tuning/no-study/optuna-dashboard", method="POST",
+                     headers={"X-Dashboard-Token": dashboard.token})
+    assert elsewhere.status == 404 and "journal.log" in elsewhere.json()["error"]
+
+
 def test_endpoint_status_ping_and_traffic(dashboard: Dashboard, records: Records) -> None:
     rows = {row["name"]: row for row in get_json(dashboard, "/api/endpoints")["endpoints"]}
     assert rows[records.endpoint]["status"] == "Running"

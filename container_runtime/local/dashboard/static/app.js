@@ -271,6 +271,7 @@ async function tuningPage(gen, name) {
     <div class="card"><h2>Objective over trials</h2><div id="objective-chart"></div></div>
     <div class="card"><h2>Parameter importance</h2><div id="importance-chart"></div><p class="muted">share of |Spearman ρ| between each parameter and the objective</p></div>
     </div>
+    ${data.optuna_dashboard && !data.note && !data.error ? `<p><button id="open-optuna">Open the study in optuna-dashboard</button> <span id="optuna-message"></span></p>` : ""}
     <div class="card"><h2>Parallel coordinates</h2><div id="parallel-chart" style="overflow-x:auto"></div></div>
     <h2>Trials</h2><p class="muted">Click a heading to sort; filter a column with text, <code>&gt;0.5</code>, <code>&lt;=3</code> or <code>0.1..0.9</code>.</p>
     <table id="trials-table"><thead><tr>${columns.map(([k, label]) => `<th data-key="${esc(k)}">${esc(label)}<span class="arrow"></span></th>`).join("")}</tr>
@@ -285,6 +286,13 @@ async function tuningPage(gen, name) {
     {points: bestLine, color: "#ff9900", name: "best so far"}], "trial");
   document.getElementById("importance-chart").innerHTML = barChart("importance", Object.entries(data.importance || {}).sort((a, b) => b[1] - a[1]));
   document.getElementById("parallel-chart").innerHTML = parallelChart("parallel", trials, data.parameters || [], data.objective_metric, best);
+  const optunaButton = document.getElementById("open-optuna");
+  if (optunaButton) optunaButton.onclick = async () => {
+    const answer = await act(`/api/tuning/${encodeURIComponent(name)}/optuna-dashboard`, "", "");
+    const message = document.getElementById("optuna-message");
+    if (answer.ok) { message.innerHTML = `<a id="optuna-link" href="${esc(answer.body.url)}" target="_blank">${esc(answer.body.url)}</a>`; window.open(answer.body.url, "_blank"); }
+    else { message.textContent = `Refused (${answer.status}): ${answer.body.error}`; message.className = "error"; }
+  };
   const filters = {};
   const draw = () => {
     const shown = trials.filter(t => columns.every(([k]) => matches(filters[k] || "", value(t, k))));
