@@ -111,6 +111,16 @@ def test_tuning_trials_sort_by_objective_and_the_best_is_marked(page: Any, recor
     assert page.locator("#parallel-chart svg path").count() == 5
     assert page.locator("#importance-chart svg rect").count() == 3
     page.screenshot(path=str(screenshots / "tuning.png"), full_page=True)
+    if page.is_visible("#open-optuna"):  # optuna-dashboard installed: the study opens in it
+        with page.context.expect_page() as opened:
+            page.click("#open-optuna")
+        study_page = opened.value
+        study_page.wait_for_load_state()
+        assert "/dashboard/studies/" in study_page.url
+        study_page.wait_for_selector(f"text={records.tuning_job}", timeout=20000)
+        study_page.screenshot(path=str(screenshots / "optuna-dashboard.png"))
+        study_page.close()
+        assert page.get_attribute("#optuna-link", "href") == study_page.url
     page.click(f"#trials-table tr[data-job='{best}'] a")
     page.wait_for_selector("svg[data-metric='branin']")
     assert best in page.inner_text("h1")

@@ -89,7 +89,7 @@ function parallelChart(id, trials, names, objectiveName, best) {
   const axesNames = [...names, "objective"];
   const scored = trials.filter(t => typeof t.objective === "number");
   if (!scored.length || !names.length) return `<p class="muted">no trial with an objective yet</p>`;
-  const width = Math.max(W, axesNames.length * 110), xstep = (width - 60) / Math.max(axesNames.length - 1, 1);
+  const width = Math.max(W, axesNames.length * 110 + 40), xstep = (width - 100) / Math.max(axesNames.length - 1, 1);
   const value = (t, n) => n === "objective" ? t.objective : t.params[n];
   const scales = axesNames.map(n => {
     const vals = scored.map(t => value(t, n));
