@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,11 +18,11 @@ from container_runtime.local.endpoints import list_endpoints
 from harness.dashboard import Dashboard, Records, http, running_job
 
 
-def get_json(dashboard: Dashboard, path: str) -> dict:  # type: ignore[type-arg]
+def get_json(dashboard: Dashboard, path: str) -> dict[str, Any]:
     answer = http(dashboard.url + path.lstrip("/"))
     assert answer.status == 200, answer.body
     assert answer.headers["Content-Type"] == "application/json"
-    document: dict = json.loads(answer.body)  # type: ignore[type-arg]
+    document: dict[str, Any] = json.loads(answer.body)
     return document
 
 
@@ -226,7 +227,7 @@ def start_ui(home: Path, *args: str) -> tuple[subprocess.Popen[str], list[str]]:
     process = subprocess.Popen([sys.executable, "-m", "container_runtime.local.cli", "--home", str(home), "ui", *args],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
-    lines = []
+    lines: list[str] = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not any(line.startswith("Token") for line in lines):
         line = process.stdout.readline()
