@@ -8,6 +8,7 @@ relayed, and the master's artifacts and the record go to the output location, th
 
 from __future__ import annotations
 
+import os
 import queue
 import signal
 import sys
@@ -233,7 +234,17 @@ def _initial_record(
         "FinalMetricDataList": [],
         "JobDir": str(layout.root),
         "Hosts": {},
+        "Controller": _controller(),
     }
+
+
+def _controller() -> dict[str, Any]:
+    """The process that runs the job, so another one (the dashboard) can ask it to stop: SIGTERM
+    stops the job like Ctrl-C where the job runs in the main thread (a tuner's trials do not)."""
+    import psutil
+
+    return {"Pid": os.getpid(), "CreateTime": psutil.Process().create_time(),
+            "StopsOnSigterm": threading.current_thread() is threading.main_thread()}
 
 
 _STOP = object()

@@ -1,7 +1,7 @@
 """The dashboard's HTTP server: JSON routes over the records, the static page, and the token.
 
 Reading is open to whoever can reach the port (loopback by default); anything that changes state
-or sends traffic (stop an endpoint, a prediction, starting optuna-dashboard on a study) needs the
+or sends traffic (stop a job or an endpoint, a prediction, optuna-dashboard on a study) needs the
 per-run token the CLI printed, in the `X-Dashboard-Token` header or a `token` form field. Every
 name in a URL must be a SageMaker name, and every file served must resolve inside its record's dir.
 """
@@ -20,6 +20,7 @@ from typing import Any
 from container_runtime.local.dashboard import endpoints as ep
 from container_runtime.local.dashboard.files import OutsideRecords, contained, read_tail
 from container_runtime.local.dashboard.records import FileCache, Home, job_detail, job_dir, list_jobs, valid_name
+from container_runtime.local.dashboard.stopping import CannotStop, stop_job
 from container_runtime.local.dashboard.study_views import StudyViews
 from container_runtime.local.dashboard.study_views import available as optuna_dashboard_available
 from container_runtime.local.dashboard.tuning import list_tuning_jobs, tuning_dir, tuning_summary
@@ -77,6 +78,8 @@ class Handler(BaseHTTPRequestHandler):
             route(parts, query)
         except HttpError as error:
             self._json({"error": str(error)}, error.status)
+        except CannotStop as error:
+            self._json({"error": str(error)}, HTTPStatus.CONFLICT)
         except OutsideRecords as error:
             self._json({"error": str(error)}, HTTPStatus.FORBIDDEN)
         except LocalModeError as error:
@@ -154,6 +157,11 @@ class Handler(BaseHTTPRequestHandler):
         given = self.headers.get(TOKEN_HEADER) or form.get("token") or ""
         if not hmac.compare_digest(given.encode(), self.server.token.encode()):
             raise HttpError(HTTPStatus.FORBIDDEN, "this action needs the token that `container-runtime ui` printed")
+        if parts[:2] == ["api", "jobs"] and len(parts) == 4 and parts[3] == "stop":
+            if "tuning" in query:
+                raise CannotStop("a tuning job's trials stop with their tuning job")
+            pid = stop_job(job_dir(self.server.home.jobs, _name(parts[2], "job")))
+            return self._json({"stopping": parts[2], "pid": pid})
         if parts[:2] == ["api", "tuning"] and len(parts) == 4 and parts[3] == "optuna-dashboard":
             directory = tuning_dir(self.server.home.tuning, _name(parts[2], "tuning job"))
             return self._json({"url": self.server.study_views.url(directory)})

@@ -4,6 +4,7 @@ records' dirs, broken records shown as broken (never a 500), and the token on ev
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
@@ -212,6 +213,37 @@ def test_stopping_an_endpoint_with_the_token_in_a_form(dashboard: Dashboard, rec
     assert answer.status == 200 and answer.json() == {"stopped": "to-stop"}
     assert "to-stop" not in [record.name for record in list_endpoints(records.home / "endpoints")]
     assert http(dashboard.url + "api/endpoints/to-stop").status == 404
+
+
+def test_stopping_a_running_job_needs_the_token(dashboard: Dashboard, records: Records) -> None:
+    script = Path(__file__).resolve().parents[2] / "scripts" / "checkpoint_on_sigterm.py"
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("SM_", "SAGEMAKER_"))}
+    process = subprocess.Popen([sys.executable, "-m", "container_runtime.local.cli", "--home", str(records.home),
+                                "run", str(script), "--job-name", "stoppable"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment)
+    route = dashboard.url + "api/jobs/stoppable/stop"
+    token = {"X-Dashboard-Token": dashboard.token}
+    try:
+        log = records.home / "jobs" / "stoppable" / "logs" / "algo-1.log"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (log.is_file() and "training" in log.read_text()):
+            time.sleep(0.1)
+        assert http(route, method="POST").status == 403
+        assert get_json(dashboard, "/api/jobs/stoppable")["row"]["status"] == "InProgress"
+        answer = http(route, method="POST", headers=token)
+        assert answer.status == 200 and answer.json() == {"stopping": "stoppable", "pid": process.pid}
+        assert process.wait(timeout=60) == 130  # `run`'s status for a stopped job
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert get_json(dashboard, "/api/jobs/stoppable")["row"]["status"] == "Stopped"
+    again = http(route, method="POST", headers=token)
+    assert again.status == 409 and "not running" in again.json()["error"]
+    handwritten = http(dashboard.url + "api/jobs/running/stop", method="POST", headers=token)
+    assert handwritten.status == 409 and "names no process" in handwritten.json()["error"]
+    trial = http(dashboard.url + "api/jobs/running/stop?tuning=branin-tuning", method="POST", headers=token)
+    assert trial.status == 409 and "tuning job" in trial.json()["error"]
 
 
 def test_unknown_routes_and_bad_names(dashboard: Dashboard) -> None:

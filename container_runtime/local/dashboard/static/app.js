@@ -166,7 +166,8 @@ async function jobPage(gen, name, tuning) {
     ${tuning ? `<p>Trial of tuning job <a href="#/tuning/${encodeURIComponent(tuning)}">${esc(tuning)}</a></p>` : ""}
     ${detail.error ? `<p class="error" id="record-error">Record unreadable: ${esc(detail.error)}</p>` : ""}
     <div class="grid">
-      <div class="card"><h2>Summary</h2><div id="job-summary"></div></div>
+      <div class="card"><h2>Summary</h2><div id="job-summary"></div>
+        ${!tuning && detail.row.status === "InProgress" ? `<p><button class="danger" id="stop-job">Stop job</button> <span id="job-action-message"></span></p>` : ""}</div>
       <div class="card"><h2>Hyperparameters</h2>${kvTable(Object.entries(hp).map(([k, v]) => [k, esc(v)]))}</div>
       <div class="card"><h2>Channels</h2>${kvTable(channels.map(c => [c.ChannelName, esc(c.DataUri)]))}</div>
       <div class="card"><h2>Artifacts</h2>${detail.artifacts.length ? kvTable(detail.artifacts.map(a => [a.name, `<a href="${base}/artifacts/${encodeURIComponent(a.name)}${query}">download</a> (${a.size} bytes)`])) : '<p class="muted">none yet</p>'}</div>
@@ -215,6 +216,14 @@ async function jobPage(gen, name, tuning) {
     drawLogs();
   };
   document.getElementById("log-search").oninput = drawLogs;
+  const stopButton = document.getElementById("stop-job");
+  if (stopButton) stopButton.onclick = async () => {
+    const message = document.getElementById("job-action-message");
+    const answer = await act(`${base}/stop`, "", "");
+    message.textContent = answer.ok ? `Stopping (SIGTERM to pid ${answer.body.pid})` : `Refused (${answer.status}): ${answer.body.error}`;
+    message.className = answer.ok ? "" : "error";
+    message.dataset.status = answer.status;
+  };
   drawSummary(); drawCharts(); await pollLogs();
   every(1000, async () => {
     if (detail.row.status !== "InProgress") return;
