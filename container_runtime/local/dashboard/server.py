@@ -30,6 +30,7 @@ from container_runtime.local.errors import LocalModeError
 STATIC = Path(__file__).resolve().parent / "static"
 TOKEN_HEADER = "X-Dashboard-Token"
 MAX_BODY = 10 << 20
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class HttpError(Exception):
@@ -74,6 +75,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _answer(self, route: Any) -> None:
         try:
+            self._check_host()
             parts, query = self._parts()
             route(parts, query)
         except HttpError as error:
@@ -84,6 +86,15 @@ class Handler(BaseHTTPRequestHandler):
             self._json({"error": str(error)}, HTTPStatus.FORBIDDEN)
         except LocalModeError as error:
             self._json({"error": str(error)}, HTTPStatus.NOT_FOUND)
+
+    def _check_host(self) -> None:
+        """On loopback, only requests addressed to loopback: a web page whose name was rebound to
+        127.0.0.1 (DNS rebinding) must not read the records through the user's browser."""
+        if str(self.server.server_address[0]) not in LOOPBACK:
+            return
+        host = urllib.parse.urlsplit("//" + (self.headers.get("Host") or "")).hostname or ""
+        if host not in LOOPBACK:
+            raise HttpError(HTTPStatus.FORBIDDEN, f"Host {host!r}: the dashboard answers requests to 127.0.0.1 only")
 
     def _parts(self) -> tuple[list[str], dict[str, str]]:
         split = urllib.parse.urlsplit(self.path)

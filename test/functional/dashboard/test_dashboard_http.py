@@ -246,6 +246,14 @@ def test_stopping_a_running_job_needs_the_token(dashboard: Dashboard, records: R
     assert trial.status == 409 and "tuning job" in trial.json()["error"]
 
 
+def test_requests_for_another_host_name_are_refused(dashboard: Dashboard) -> None:
+    """A page whose DNS name was rebound to 127.0.0.1 reaches the port, but not the records."""
+    rebound = http(dashboard.url + "api/jobs", headers={"Host": f"evil.example:{dashboard.server.server_port}"})
+    assert rebound.status == 403 and b"finished" not in rebound.body
+    for name in ("localhost", "127.0.0.1"):
+        assert http(dashboard.url + "api/jobs", headers={"Host": f"{name}:8765"}).status == 200  # an SSH tunnel
+
+
 def test_unknown_routes_and_bad_names(dashboard: Dashboard) -> None:
     assert http(dashboard.url + "api/nothing").status == 404
     assert http(dashboard.url + "api/jobs/finished/unknown/x").status == 404
