@@ -147,7 +147,8 @@ async function jobsPage(gen) {
     rows = data.jobs; draw();
   };
   await load();
-  every(2000, () => { if (rows.some(r => r.status === "InProgress")) load(); });
+  let tick = 0;  // every 2 s while a job runs, else every 10 s (a new job may start)
+  every(2000, () => { if (rows.some(r => r.status === "InProgress") || ++tick % 5 === 0) load(); });
 }
 
 // ---------- One training job ----------
@@ -247,6 +248,7 @@ async function tuningListPage(gen) {
 }
 
 const trialSort = {key: "number", dir: 1};
+const tuningFilters = {};
 function matches(filter, value) {
   filter = filter.trim();
   if (!filter) return true;
@@ -302,7 +304,8 @@ async function tuningPage(gen, name) {
     if (answer.ok) { message.innerHTML = `<a id="optuna-link" href="${esc(answer.body.url)}" target="_blank">${esc(answer.body.url)}</a>`; window.open(answer.body.url, "_blank"); }
     else { message.textContent = `Refused (${answer.status}): ${answer.body.error}`; message.className = "error"; }
   };
-  const filters = {};
+  const filters = tuningFilters[name] = tuningFilters[name] || {};  // kept across refreshes of a running job
+  document.querySelectorAll("#trials-table input").forEach(input => { input.value = filters[input.dataset.filter] || ""; });
   const draw = () => {
     const shown = trials.filter(t => columns.every(([k]) => matches(filters[k] || "", value(t, k))));
     shown.sort((a, b) => {
