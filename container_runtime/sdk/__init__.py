@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from container_runtime.sdk.model import FrameworkModel, Model
     from container_runtime.sdk.predictor import Predictor, RealTimePredictor
     from container_runtime.sdk.session import Session, get_execution_role
+    from container_runtime.sdk.transformer import Transformer
     from container_runtime.sdk.tuner import HyperparameterTuner
 
 #: Top-level name -> the submodule that defines it.
@@ -29,15 +30,15 @@ NAMES = {
     "HyperparameterTuningJobAnalytics": "analytics", "TrainingJobAnalytics": "analytics",
     "Predictor": "predictor", "RealTimePredictor": "predictor", "Estimator": "estimator", "Framework": "estimator",
     "Model": "model", "FrameworkModel": "model", "TrainingInput": "inputs", "s3_input": "inputs",
-    "HyperparameterTuner": "tuner",
+    "HyperparameterTuner": "tuner", "Transformer": "transformer",
 }
 SUBMODULES = ("analytics", "chainer", "deserializers", "estimator", "inputs", "local", "model", "parameter",
-              "predictor", "s3", "serializers", "session", "tensorflow", "tuner")
+              "predictor", "s3", "serializers", "session", "tensorflow", "transformer", "tuner")
 
 __all__ = [
     "Estimator", "Framework", "FrameworkModel", "HyperparameterTuner", "HyperparameterTuningJobAnalytics",
     "LocalSession", "Model", "Predictor", "RealTimePredictor", "Session", "TrainingInput", "TrainingJobAnalytics",
-    "get_execution_role", "s3_input",
+    "Transformer", "get_execution_role", "s3_input",
 ]
 
 

@@ -310,6 +310,28 @@ class Framework(LocalEstimator):
         self._deployed = predictor
         return predictor
 
+    def transformer(self, instance_count: int, instance_type: str,  # type: ignore[override] # the SDK's signature
+                    strategy: str | None = None,
+                    assemble_with: str | None = None, output_path: str | None = None,
+                    output_kms_key: str | None = None, accept: str | None = None, env: Mapping[str, str] | None = None,
+                    max_concurrent_transforms: int | None = None, max_payload: int | None = None,
+                    tags: Any = None, role: str | None = None, model_server_workers: int | None = None,
+                    volume_kms_key: str | None = None, entry_point: str | None = None,
+                    vpc_config_override: Any = None, enable_network_isolation: bool | None = None,
+                    model_name: str | None = None) -> Any:
+        """The SDK's `estimator.transformer()`: a `Transformer` for the latest model, served with this code."""
+        log_ignored(f"{type(self).__name__}.transformer", {
+            "output_kms_key": output_kms_key, "tags": tags, "role": role, "volume_kms_key": volume_kms_key,
+            "vpc_config_override": vpc_config_override, "enable_network_isolation": enable_network_isolation,
+            "model_name": model_name,
+        })
+        return super().transformer(
+            instance_count, check_instance_type(type(self).__name__, "instance_type", instance_type),
+            strategy=strategy, assemble_with=assemble_with, output_path=output_path, accept=accept, env=env,
+            max_concurrent_transforms=max_concurrent_transforms, max_payload=max_payload,
+            model_server_workers=model_server_workers, entry_point=entry_point,
+        )
+
     def predictor_for(self, endpoint_name: str, serializer: BaseSerializer | None,
                       deserializer: BaseDeserializer | None) -> Predictor:
         """The predictor `deploy` returns: the framework's defaults unless a (de)serializer is given."""
