@@ -539,10 +539,11 @@ def start_tensorflow_stacks(serve: list[str], root: Path, args, body_path: Path)
     import tf_model
 
     saved = tf_model.save(root / "tf-model")
+    call_1, call_batch = tf_model.call_ms(saved, [1, args.batch_size])
     info = {
         "layers": list(tf_model.LAYERS),
-        "call_ms_1_row": tf_model.call_ms(saved, 1),
-        "call_ms_batch": tf_model.call_ms(saved, args.batch_size),
+        "call_ms_1_row": call_1,
+        "call_ms_batch": call_batch,
         "batch_size": args.batch_size,
         "clients": TF_CLIENTS,
         "delay_ms": args.batch_delay_ms,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -68,21 +69,26 @@ def payload(rows: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random((rows, LAYERS[0]), dtype=np.float32)
 
 
-def call_ms(saved_model: Path, rows: int, calls: int = 300) -> float:
-    """Median time of one signature call on `rows` rows in this process (the model's own cost)."""
+def call_ms(saved_model: Path, rows: Sequence[int], calls: int = 300) -> list[float]:
+    """Median time of one signature call for each of `rows` in this process (the model's own cost).
+
+    The sizes take turns call by call, so drift on a shared machine hits them alike and the
+    difference between them (the cost per row) is not swamped by it."""
     import tensorflow as tf
 
     loaded = tf.saved_model.load(str(saved_model))
     signature = loaded.signatures["serving_default"]
-    x = tf.constant(payload(rows))
+    inputs = [tf.constant(payload(count)) for count in rows]
     for _ in range(20):
-        signature(x=x)
-    samples = []
+        for x in inputs:
+            signature(x=x)
+    samples: list[list[float]] = [[] for _ in rows]
     for _ in range(calls):
-        started = time.perf_counter()
-        signature(x=x)["scores"].numpy()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000
+        for x, times in zip(inputs, samples, strict=True):
+            started = time.perf_counter()
+            signature(x=x)["scores"].numpy()
+            times.append(time.perf_counter() - started)
+    return [statistics.median(times) * 1000 for times in samples]
 
 
 if __name__ == "__main__":
