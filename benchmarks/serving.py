@@ -41,21 +41,29 @@ compares serving stacks and not a CPU-detection bug ("off" measures (c) as it co
 Adaptive batching (issue 17), measured in the same run unless --no-batching:
   (b+) our `serve` on the same numpy MLP with SAGEMAKER_MODEL_SERVER_MAX_BATCH_SIZE=--batch-size
        (inference.py sets supports_batching), NPY, at every point (b) is measured;
-  (t), (t+) our `serve` with the TensorFlow defaults on a 64-128-128-10 SavedModel MLP
-       (serving_support/tf_model.py: a call costs TensorFlow's fixed dispatch time and little per
-       row), JSON `[[...]]` bodies of 1 row, 32 clients, without and with batching. The model's own
-       time for one call on --batch-size rows is measured in this process for the p99 goal.
+  (t), (t+) our `serve` with the TensorFlow defaults on a deep, narrow SavedModel MLP,
+       64-32x48-10 (serving_support/tf_model.py: a call costs about 1 ms of TensorFlow's fixed
+       dispatch time, an extra row about 0.01 ms), JSON `[[...]]` bodies of 1 row, 32 clients,
+       without and with batching. The model's own time for one call on 1 and on --batch-size rows
+       is measured in this process and printed; the p99 goal uses the latter.
 
 Goals (from the issues), printed as PASS/FAIL lines with the anchor (c) measured in the same run
 beside each figure; the exit status is 0 either way:
   * at 8 clients, (b) rps >= 1.5 x (c) rps, and p99(b) < p99(c);
   * at 1 row and 1 client, p50(b) - p50(a) < 1 ms of overhead per request;
   * TensorFlow, JSON, 1 row, 32 clients: rps (t+) >= 2 x (t), and p99 (t+) <= batch delay + two
-    model calls of --batch-size rows. That p99 is serve's own time from queueing a decoded request
-    to its prediction (the `serving_batch_latency_seconds` histogram, read before and after the
-    point; the bound of the bucket holding the 99th percentile): in a closed loop of 32 clients
-    the end-to-end latency is at least 32 / throughput whatever the batching does, so it is
-    printed beside the goal but not judged by it;
+    model calls of --batch-size rows. The p99 judged is serve's own time per request: from a
+    worker thread taking the request to its answer (the `serving_request_duration_seconds`
+    histogram for /invocations, read before and after the point, all workers; the bound of the
+    0.25 ms-wide bucket holding the 99th percentile). Not the end-to-end p99 from wrk: with 32
+    closed-loop clients and no think time, Little's law makes the mean end-to-end latency
+    32 / throughput whatever the server does, so the goal's few milliseconds end to end would need
+    over 32 / (delay + 2 calls) requests a second, about 7,000 at 4.5 ms, several times what two
+    cores serve over HTTP and JSON. That bound is printed beside the goal, with the end-to-end
+    p99s and the batched server's p99 from queueing a decoded request to its prediction
+    (`serving_batch_latency_seconds`, taken on the batcher's thread), neither judged. On a
+    saturated machine serve's own time is also far above the goal, because each worker holds 16
+    requests that share its core and the GIL (see README, adaptive batching);
   * numpy MLP, NPY, 1 row: rps (b+) >= 0.95 x (b) at 1, 8 and 32 clients;
   * numpy MLP, 1 row, 1 client: p50 (b+) - p50 (b) < 0.2 ms.
 
@@ -531,16 +539,20 @@ def start_tensorflow_stacks(serve: list[str], root: Path, args, body_path: Path)
     import tf_model
 
     saved = tf_model.save(root / "tf-model")
+    call_1, call_batch = tf_model.call_ms(saved, [1, args.batch_size])
     info = {
         "layers": list(tf_model.LAYERS),
-        "call_ms_1_row": tf_model.call_ms(saved, 1),
-        "call_ms_batch": tf_model.call_ms(saved, args.batch_size),
+        "call_ms_1_row": call_1,
+        "call_ms_batch": call_batch,
         "batch_size": args.batch_size,
+        "clients": TF_CLIENTS,
         "delay_ms": args.batch_delay_ms,
     }
+    info["row_ms"] = (info["call_ms_batch"] - info["call_ms_1_row"]) / max(1, args.batch_size - 1)
     print(
-        f"TensorFlow MLP {'-'.join(map(str, tf_model.LAYERS))}: one call {info['call_ms_1_row']:.3f} ms for 1 row, "
-        f"{info['call_ms_batch']:.3f} ms for {args.batch_size} rows (in this process)"
+        f"TensorFlow MLP {tf_model.describe()}: one call {info['call_ms_1_row']:.3f} ms for 1 row, "
+        f"{info['call_ms_batch']:.3f} ms for {args.batch_size} rows (in this process): "
+        f"{info['row_ms']:.4f} ms per extra row"
     )
     row = tf_model.payload(1)
     body_path.write_text(json.dumps(row.tolist()))
@@ -569,17 +581,24 @@ def start_tensorflow_stacks(serve: list[str], root: Path, args, body_path: Path)
     return info, stacks
 
 
-def batch_latency_buckets(port: int) -> dict[float, float]:
-    """serve's `serving_batch_latency_seconds` buckets (upper bound -> cumulative count), all workers."""
+#: serve's histograms read around each TensorFlow point: bucket name -> key in the results.
+SERVER_HISTOGRAMS = {
+    "serving_request_duration_seconds_bucket": "request",  # route /invocations only
+    "serving_batch_latency_seconds_bucket": "queue_to_prediction",
+}
+
+
+def server_buckets(port: int) -> dict[str, dict[float, float]]:
+    """SERVER_HISTOGRAMS' buckets (upper bound -> cumulative count), all workers merged."""
     from prometheus_client.parser import text_string_to_metric_families
 
     reply = http_request(port, "GET", "/metrics", timeout=30)
-    buckets: dict[float, float] = {}
+    found: dict[str, dict[float, float]] = {}
     for family in text_string_to_metric_families(reply.body.decode()):
         for sample in family.samples:
-            if sample.name == "serving_batch_latency_seconds_bucket":
-                buckets[float(sample.labels["le"])] = sample.value
-    return buckets
+            if sample.name in SERVER_HISTOGRAMS and sample.labels.get("route", "/invocations") == "/invocations":
+                found.setdefault(sample.name, {})[float(sample.labels["le"])] = sample.value
+    return found
 
 
 def bucket_percentile(before: dict[float, float], after: dict[float, float], pct: float) -> float:
@@ -628,12 +647,23 @@ def batching_report(stacks: list[Stack], tf_stacks: list[Stack], tf_info: dict, 
             f"{anchor(TF_CLIENTS, 'rps')}"
         )
         limit = tf_info["delay_ms"] + 2 * tf_info["call_ms_batch"]
-        server_p99 = statistics.median(tf_info.get("batch_latency_p99_ms") or [float("nan")])
+
+        def p99(key: str) -> float:
+            return statistics.median(tf_info.get(f"{key}_p99_ms") or [float("nan")])
+
+        judged = p99("t+ request")
         print(
-            f"{'PASS' if server_p99 <= limit else 'FAIL'}  TensorFlow MLP, {TF_CLIENTS} clients: p99 from queueing to "
-            f"prediction (serve's serving_batch_latency_seconds, bucket bound) {server_p99:.2f} ms, goal <= delay "
-            f"{tf_info['delay_ms']:g} ms + 2 calls of {tf_info['call_ms_batch']:.3f} ms = {limit:.2f} ms; "
-            f"end-to-end p99 batched {tb.p99_ms:.2f} ms, unbatched {t.p99_ms:.2f} ms; {anchor(TF_CLIENTS, 'p99')}"
+            f"{'PASS' if judged <= limit else 'FAIL'}  TensorFlow MLP, {TF_CLIENTS} clients: p99 of serve's own time "
+            f"per request (serving_request_duration_seconds, /invocations: from a worker thread taking the "
+            f"request to its answer; bucket bound) {judged:.2f} ms, goal <= delay {tf_info['delay_ms']:g} ms + 2 "
+            f"calls of {tf_info['call_ms_batch']:.3f} ms = {limit:.2f} ms; {anchor(TF_CLIENTS, 'p99')}"
+        )
+        print(
+            f"      not judged: batched p99 from queueing to prediction {p99('t+ queue_to_prediction'):.2f} ms; "
+            f"unbatched serve p99 {p99('t request'):.2f} ms; end-to-end (wrk) p99 batched {tb.p99_ms:.2f} ms, "
+            f"unbatched {t.p99_ms:.2f} ms. End to end, {TF_CLIENTS} closed-loop clients wait at least "
+            f"{TF_CLIENTS} / throughput = {TF_CLIENTS / tb.rps * 1000:.1f} ms on average (Little's law); "
+            f"meeting {limit:.2f} ms end to end would need over {TF_CLIENTS / limit * 1000:.0f} req/s"
         )
     else:
         print("n/a   TensorFlow MLP batching goals: needs (t) and (t+)")
@@ -885,12 +915,14 @@ def main() -> int:
                             flush=True,
                         )
             for stack in live_tf if round_ % 2 else live_tf[::-1]:
-                before = batch_latency_buckets(stack.port)
+                before = server_buckets(stack.port)
                 result = wrk(stack.port, tf_body, script, TF_CLIENTS, args.duration, args.wrk_threads, JSON)
                 stack.points.append(Point(stack.label, 1, TF_CLIENTS, **result))
-                if stack.key == "t+":
-                    server_p99 = bucket_percentile(before, batch_latency_buckets(stack.port), 99)
-                    tf_info.setdefault("batch_latency_p99_ms", []).append(server_p99)
+                after = server_buckets(stack.port)
+                for name, key in SERVER_HISTOGRAMS.items():
+                    if before.get(name) and after.get(name):
+                        figure = bucket_percentile(before[name], after[name], 99)
+                        tf_info.setdefault(f"{stack.key} {key}_p99_ms", []).append(figure)
                 print(
                     f"  {f'[{round_}] ' if args.rounds > 1 else ''}{stack.label:26}  1 row  {TF_CLIENTS} clients: "
                     f"{result['rps']:8.1f} req/s, p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms"

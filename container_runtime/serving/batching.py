@@ -53,7 +53,7 @@ class _Item:
 
 
 #: Called with (requests in the call, rows in the call); with each request's queue wait, and its
-#: time from queueing to result (queue wait plus the model call).
+#: time from queueing to result (queue wait plus the model call), on the batcher's thread.
 BatchObserver = Callable[[int, int], None]
 WaitObserver = Callable[[float], None]
 
@@ -126,8 +126,6 @@ class Batcher:
                     raise Timeout(stuck=False)
                 if item.state == RUNNING:
                     raise Timeout(stuck=self._check_call(self._call_number))
-        if self.on_done is not None:
-            self.on_done(time.perf_counter() - item.enqueued)
         if item.error is not None:
             raise item.error
         return item.result
@@ -213,16 +211,25 @@ class Batcher:
                 self._finish(item, self.batch_predict)
             return
         for item, part in zip(group, parts, strict=True):
-            item.result, item.state = part, DONE
-            item.event.set()
+            item.result = part
+            self._done(item)
 
     def _finish(self, item: _Item, predict: Callable[[Any], Any]) -> None:
         try:
             item.result = predict(item.data)
         except BaseException as error:  # noqa: BLE001 - handed to the request's own thread
             item.error = error
+        self._done(item)
+
+    def _done(self, item: _Item) -> None:
+        """Hand the result over; `on_done` gets queueing-to-result time as the batcher saw it, which
+        leaves out how long the request's thread then waits for the GIL to wake (HTTP-side time,
+        in the request-duration histogram)."""
+        elapsed = time.perf_counter() - item.enqueued
         item.state = DONE
         item.event.set()
+        if self.on_done is not None:
+            self.on_done(elapsed)
 
 
 def _batch_key(data: Any) -> tuple[Any, int]:

@@ -14,10 +14,12 @@ MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
-#: Fine below 10 ms: the batching goal (p99 <= delay + two model calls) is read from these.
+#: Fine below 10 ms (0.25 ms steps): the batching goal (p99 <= delay + two model calls) is read
+#: from the request-duration and batch-latency histograms, which use these.
 BATCH_LATENCY_BUCKETS = (
     *(step / 4000 for step in range(1, 41)), 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 )
+REQUEST_LATENCY_BUCKETS = BATCH_LATENCY_BUCKETS
 LOAD_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
 
@@ -33,7 +35,10 @@ class ServingMetrics:
 
         self.requests = Counter("serving_requests_total", "HTTP requests answered", ["route", "status"])
         self.latency = Histogram(
-            "serving_request_duration_seconds", "Time to answer a request", ["route"], buckets=LATENCY_BUCKETS
+            "serving_request_duration_seconds",
+            "Time to answer a request, from the worker's thread taking it",
+            ["route"],
+            buckets=REQUEST_LATENCY_BUCKETS,
         )
         self.in_flight = Gauge(
             "serving_in_flight_requests", "Requests being handled now", multiprocess_mode="livesum"
