@@ -3,10 +3,13 @@ group is the value. Every match is kept with its time, so a tuner can use the wh
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import threading
 import time
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import NamedTuple
 
 from container_runtime.local.errors import LocalModeError
@@ -73,6 +76,26 @@ class MetricCollector:
     def final_values(self) -> dict[str, MetricPoint]:
         """The last value of every metric that was seen (SageMaker's FinalMetricDataList)."""
         return {name: points[-1] for name, points in self.series.items() if points}
+
+
+#: A job's metric matches with their times, one JSON object a line, written as they happen.
+METRIC_LOG = "metrics.jsonl"
+
+
+class MetricLog:
+    """Appends each match (`{"metric", "time", "value"}`) to the job's `metrics.jsonl`, so a
+    dashboard can chart a metric over time while the job runs and after it ended."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def write(self, matches: Iterable[tuple[str, float]], timestamp: float) -> None:
+        lines = "".join(json.dumps({"metric": name, "time": timestamp, "value": value}) + "\n"
+                        for name, value in matches if math.isfinite(value))
+        if lines:
+            with self._lock, self.path.open("a", encoding="utf-8") as handle:
+                handle.write(lines)
 
 
 def _number(text: str | None) -> float | None:

@@ -27,7 +27,7 @@ from container_runtime.local.describe import iso_time, write_description
 from container_runtime.local.errors import LocalModeError, LocalModeFailure
 from container_runtime.local.host_logs import HostLogRelay
 from container_runtime.local.layout import JobLayout
-from container_runtime.local.metrics import MetricCollector, MetricDefinition
+from container_runtime.local.metrics import METRIC_LOG, MetricCollector, MetricDefinition, MetricLog
 from container_runtime.local.names import unique_name, validate_name
 from container_runtime.local.output import OutputLocation
 from container_runtime.local.presets import FrameworkPreset
@@ -143,9 +143,12 @@ def run_training_job(
     record = _initial_record(spec, name, hyperparameters, layout, output)
     write_description(layout.describe_file, record)
     collector = MetricCollector(spec.metric_definitions)
+    metric_log = MetricLog(layout.root / METRIC_LOG)
 
     def collect(host: str, line: str, now: float) -> None:
-        collector.feed(line, now)
+        matches = collector.feed(line, now)
+        if matches:
+            metric_log.write(matches, now)
         if control is not None and control.on_line is not None:
             control.on_line(host, line, now)
 

@@ -11,7 +11,15 @@ import pytest
 
 from container_runtime.local.dashboard.endpoints import SAMPLE
 from container_runtime.local.dashboard.files import OutsideRecords, contained, read_tail
-from container_runtime.local.dashboard.records import FileCache, importance, job_row, list_jobs, metric_series
+from container_runtime.local.dashboard.records import (
+    FileCache,
+    importance,
+    job_row,
+    list_jobs,
+    metric_series,
+    timed_series,
+)
+from container_runtime.local.metrics import MetricLog
 
 
 @pytest.mark.parametrize("relative", ["../x", "a/../../x", "/etc/passwd", "", "a\x00b", ".."])
@@ -70,6 +78,21 @@ def test_metric_series_every_match_in_order_and_bad_definitions_said(tmp_path: P
     series, error = metric_series(broken, [log])
     assert series == {} and error and "bad regex" in error
     assert metric_series("unreadable", [log]) == ({}, None)
+
+
+def test_the_metric_log_gives_each_value_its_time_and_a_half_written_line_waits(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.jsonl"
+    log = MetricLog(path)
+    log.write([("loss", 0.5), ("acc", 0.1)], 100.0)
+    log.write([("loss", 0.25), ("acc", float("nan"))], 102.5)
+    with path.open("a") as handle:
+        handle.write('{"metric": "loss", "time": 104')  # the runner is still writing this one
+    defined = {"loss": [], "acc": []}
+    assert timed_series(path, defined) == ({"loss": [0.5, 0.25], "acc": [0.1]},
+                                           {"loss": [0.0, 2.5], "acc": [0.0]})
+    assert timed_series(tmp_path / "none.jsonl", defined) is None  # a job recorded before metric logs
+    (tmp_path / "bad.jsonl").write_text("not json\n")
+    assert timed_series(tmp_path / "bad.jsonl", defined) is None
 
 
 def test_importance_follows_the_parameter_that_drives_the_objective() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from container_runtime.local.errors import LocalModeError
-from container_runtime.local.metrics import MetricCollector, metric_definitions
+from container_runtime.local.metrics import METRIC_LOG, MetricCollector, metric_definitions
 from container_runtime.local.names import NAME
 
 T = TypeVar("T")
@@ -129,6 +129,10 @@ def job_detail(jobs_dir: Path, name: str) -> dict[str, Any]:
         "artifacts": _artifacts(root),
     }
     detail["series"], detail["series_error"] = metric_series(record, logs)
+    detail["series_times"] = None
+    timed = timed_series(root / METRIC_LOG, detail["series"])
+    if timed is not None:
+        detail["series"], detail["series_times"] = timed
     return detail
 
 
@@ -156,6 +160,31 @@ def metric_series(record: Mapping[str, Any] | str, logs: Sequence[Path]) -> tupl
             for line in handle:
                 collector.feed(line.rstrip("\r\n"), 0.0)
     return {name: [point.value for point in points] for name, points in collector.series.items()}, None
+
+
+def timed_series(path: Path, defined: Mapping[str, Sequence[float]]
+                 ) -> tuple[dict[str, list[float]], dict[str, list[float]]] | None:
+    """The defined metrics' matches and their times (seconds since the job's first match) from the
+    metric log the job writes as it runs; None for a job without one (recorded before it existed,
+    or by hand), whose matches the page then plots in log order."""
+    if not defined or not path.is_file():
+        return None
+    values: dict[str, list[float]] = {name: [] for name in defined}
+    times: dict[str, list[float]] = {name: [] for name in defined}
+    try:
+        with path.open("r", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if not line.endswith("\n"):
+                    break  # being written: the next poll reads it whole
+                entry = json.loads(line)
+                name = entry.get("metric") if isinstance(entry, dict) else None
+                if name in values and isinstance(entry.get("time"), (int, float)):
+                    values[name].append(float(entry["value"]))
+                    times[name].append(float(entry["time"]))
+    except (OSError, ValueError, TypeError):
+        return None
+    start = min((points[0] for points in times.values() if points), default=0.0)
+    return values, {name: [round(moment - start, 3) for moment in points] for name, points in times.items()}
 
 
 def importance(trials: Sequence[Mapping[str, Any]], names: Sequence[str]) -> dict[str, float]:

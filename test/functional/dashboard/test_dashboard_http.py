@@ -61,6 +61,8 @@ def test_a_job_page_has_its_record_logs_artifacts_and_metric_series(dashboard: D
     assert [log["host"] for log in detail["logs"]] == ["algo-1"]
     assert len(detail["series"]["accuracy"]) == 3  # one value per epoch, as the collector matched them
     assert detail["series"]["accuracy"][-1] == detail["row"]["metrics"]["accuracy"]
+    seconds = detail["series_times"]["accuracy"]  # when each value was logged, so the chart is over time
+    assert len(seconds) == 3 and seconds[0] == 0 and seconds == sorted(seconds)
     model = http(dashboard.url + "api/jobs/finished/artifacts/model.tar.gz")
     assert model.status == 200 and model.body[:2] == b"\x1f\x8b"
     assert "attachment" in model.headers["Content-Disposition"]

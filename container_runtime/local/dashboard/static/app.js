@@ -188,8 +188,9 @@ async function jobPage(gen, name, tuning) {
   };
   const drawCharts = () => {
     const series = detail.series || {};
+    const times = detail.series_times || null;  // seconds since the first match, when the job logged them
     document.getElementById("charts").innerHTML = Object.entries(series).map(([metric, values]) =>
-      `<div class="card"><h3>${esc(metric)}</h3>${lineChart("chart-" + metric, [{points: values.map((v, i) => [i + 1, v]), color: "#0969da", dots: true}], "match", `data-metric="${esc(metric)}"`)}</div>`
+      `<div class="card"><h3>${esc(metric)}</h3>${lineChart("chart-" + metric, [{points: values.map((v, i) => [times ? times[metric][i] : i + 1, v]), color: "#0969da", dots: true}], times ? "seconds since the first value" : "match", `data-metric="${esc(metric)}"`)}</div>`
     ).join("") || (detail.series_error ? `<p class="error">${esc(detail.series_error)}</p>` : '<p class="muted">no metric definitions</p>');
   };
   const drawLog = host => {
