@@ -4,9 +4,11 @@ them, read from local mode's records by job name (pandas DataFrames, as the SDK 
 from __future__ import annotations
 
 import importlib
+import json
 from typing import Any
 
 from container_runtime.local.errors import LocalModeError
+from container_runtime.local.metrics import METRIC_LOG
 from container_runtime.local.names import validate_name
 from container_runtime.sdk.session import Session
 
@@ -64,7 +66,8 @@ class HyperparameterTuningJobAnalytics:
 class TrainingJobAnalytics:
     """A training job's metrics: `timestamp` (seconds after the job started), `metric_name`, `value`.
 
-    Local jobs keep each metric's final value (as `FinalMetricDataList`), so there is one row per metric.
+    One row per value the metric's regex matched, from the job's `metrics.jsonl` (written as the
+    job ran); a job recorded without that file has one row per metric, its final value.
     """
 
     CLOUDWATCH_NAMESPACE = "/aws/sagemaker/TrainingJobs"
@@ -99,12 +102,29 @@ class TrainingJobAnalytics:
         if unknown:
             raise LocalModeError(f"TrainingJobAnalytics: metric {unknown[0]!r} is not defined for job {self.name}")
         start = pd.Timestamp(description["TrainingStartTime"])
-        rows = [
-            {"timestamp": (pd.Timestamp(finals[name]["Timestamp"]) - start).total_seconds(),
-             "metric_name": name, "value": float(finals[name]["Value"])}
-            for name in names if name in finals
-        ]
+        rows = self._every_match(names, start.timestamp())
+        if rows is None:
+            rows = [
+                {"timestamp": (pd.Timestamp(finals[name]["Timestamp"]) - start).total_seconds(),
+                 "metric_name": name, "value": float(finals[name]["Value"])}
+                for name in names if name in finals
+            ]
         return pd.DataFrame(rows, columns=["timestamp", "metric_name", "value"])
+
+    def _every_match(self, names: list[str], started: float) -> list[dict[str, Any]] | None:
+        """Every logged value of `names`, in the order they were matched; None without a metric log."""
+        directory = self.sagemaker_session.sagemaker_client.training_job_dir(self.name)
+        path = directory / METRIC_LOG
+        if not path.is_file():
+            return None
+        rows = []
+        with path.open("r", encoding="utf-8") as handle:
+            for line in handle:
+                entry = json.loads(line)
+                if entry.get("metric") in names:
+                    rows.append({"timestamp": round(float(entry["time"]) - started, 3),
+                                 "metric_name": entry["metric"], "value": float(entry["value"])})
+        return rows
 
     def export_csv(self, filename: str) -> None:
         self.dataframe().to_csv(filename)

@@ -21,11 +21,15 @@ class LocalSageMakerClient:
 
     def describe_training_job(self, *, TrainingJobName: str) -> dict[str, Any]:  # noqa: N803 - boto3's name
         """A job run by `fit`, or one a tuning job ran (kept under the tuning job's dir)."""
-        name = validate_name(TrainingJobName, "training job name")
-        trials = sorted(self.tuning_dir.glob(f"*/jobs/{name}/describe.json"))
-        for path in (self.jobs_dir / name / "describe.json", *trials):
-            if path.is_file():
-                return read_description(path)
+        return read_description(self.training_job_dir(TrainingJobName) / "describe.json")
+
+    def training_job_dir(self, job_name: str) -> Path:
+        """Where a training job's record is: `jobs/<name>`, or `tuning/<tuning job>/jobs/<name>` for a trial."""
+        name = validate_name(job_name, "training job name")
+        trials = sorted(path.parent for path in self.tuning_dir.glob(f"*/jobs/{name}/describe.json"))
+        for directory in (self.jobs_dir / name, *trials):
+            if (directory / "describe.json").is_file():
+                return directory
         raise LocalModeError(f"no training job {name} in {self.jobs_dir} or {self.tuning_dir}")
 
     def describe_hyper_parameter_tuning_job(self, *, HyperParameterTuningJobName: str) -> dict[str, Any]:  # noqa: N803

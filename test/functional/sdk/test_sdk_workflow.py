@@ -110,7 +110,9 @@ def test_tensorflow_script_mode_train_deploy_predict_delete(home: Path, regressi
              for point in estimator.latest_training_job.describe()["FinalMetricDataList"]}
     assert final["val_loss"] < 0.75 * mean_predictor_mse(regression)
     metrics = sagemaker.TrainingJobAnalytics(estimator.latest_training_job.name, ["val_loss"]).dataframe()
-    assert list(metrics["metric_name"]) == ["val_loss"] and metrics["value"][0] == final["val_loss"]
+    # Every epoch's value with its time, as CloudWatch would give them; the last is the final value.
+    assert list(metrics["metric_name"]) == ["val_loss"] * 20 and metrics["value"].iloc[-1] == final["val_loss"]
+    assert metrics["timestamp"].is_monotonic_increasing and metrics["timestamp"].iloc[0] >= 0
 
     predictor = estimator.deploy(initial_instance_count=1, instance_type="ml.m5.xlarge")
     x_test = np.load(regression / "test" / "x_test.npy")
