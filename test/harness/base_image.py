@@ -24,10 +24,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from harness.docker_daemon import DockerDaemon, docker_cli, unmount_below
+from harness.docker_daemon import DockerDaemon, cache_dir, docker_cli, unmount_below
 
-CACHE_VARIABLE = "CONTAINER_RUNTIME_TEST_CACHE"
-DEFAULT_CACHE = Path("/var/cache/container-runtime-tests")
 DEBOOTSTRAP_TIMEOUT_S = 900
 #: What Debian's own images set; an imported tarball has no environment at all.
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -65,11 +63,6 @@ class Recipe:
 DEBIAN_PYTHON = Recipe("debian-python", ("python3",))
 #: Debian without Python, like the CUDA runtime images the GPU variants start from.
 DEBIAN_BARE = Recipe("debian-bare", ())
-
-
-def cache_dir() -> Path:
-    configured = os.environ.get(CACHE_VARIABLE)
-    return Path(configured) if configured else DEFAULT_CACHE
 
 
 def ensure_base_image(daemon: DockerDaemon, recipe: Recipe = DEBIAN_PYTHON) -> str:

@@ -6,13 +6,21 @@ and with no changes to the host's network settings: `--iptables=false --ip6table
 --bridge=none --ip-forward=false --ip-masq=false`. The default network then has no
 connectivity, so builds use `--network host` and tests put containers on user-defined networks
 (which still have DNS between containers). On exit the daemon is stopped (its containers and
-networks go with it) and its directories are removed, unless `CONTAINER_RUNTIME_TEST_DOCKER_ROOT`
-names a data root to keep between runs (images and build cache then survive: faster reruns).
+networks go with it) and its run directories are removed.
+
+Its data root is kept between runs, under the test cache (`$CONTAINER_RUNTIME_TEST_CACHE`,
+default `/var/cache/container-runtime-tests`, as `docker-root/`), so the framework images' layers
+survive: a rerun rebuilds only the layers whose inputs changed (the project's own code, seconds)
+instead of installing TensorFlow, Chainer and CUDA again (minutes). Dangling images are pruned
+on exit, so the root does not grow with every code change. `CONTAINER_RUNTIME_TEST_DOCKER_ROOT`
+names another data root, or `temporary` for one that goes with the run. A data root in use by
+another run (a lock file beside it) is never shared: that run gets a temporary one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
@@ -22,9 +30,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
-#: A data root to keep between runs (for development); by default each run's is temporary.
+#: The data root to keep between runs; `temporary` for one that goes with the run.
 KEEP_ROOT_VARIABLE = "CONTAINER_RUNTIME_TEST_DOCKER_ROOT"
+#: Where the container suite caches what is slow to make (base images, SDK venvs, the data root).
+CACHE_VARIABLE = "CONTAINER_RUNTIME_TEST_CACHE"
+DEFAULT_CACHE = Path("/var/cache/container-runtime-tests")
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 DEFAULT_SOCKET = "/var/run/docker.sock"
@@ -91,8 +103,8 @@ def docker_daemon() -> Iterator[DockerDaemon]:
         return
     # Short paths: the socket's must fit in 108 bytes, and containerd nests its own sockets deeper.
     run_dir = Path(tempfile.mkdtemp(prefix="crd-", dir="/tmp"))
-    kept_root = os.environ.get(KEEP_ROOT_VARIABLE)
-    data_root = Path(kept_root) if kept_root else run_dir / "data"
+    lock = _lock_kept_root()
+    data_root = Path(lock.name[: -len(".lock")]) if lock is not None else run_dir / "data"
     data_root.mkdir(parents=True, exist_ok=True)
     socket_path = run_dir / "docker.sock"
     log_path = run_dir / "dockerd.log"
@@ -112,9 +124,32 @@ def docker_daemon() -> Iterator[DockerDaemon]:
         _wait_until_answering(daemon, process, log_path)
         yield daemon
     finally:
-        _stop(daemon, process)
+        _stop(daemon, process, prune=lock is not None)
         unmount_below(run_dir)  # dockerd leaves exec-root/netns/default mounted
         shutil.rmtree(run_dir, ignore_errors=True)
+        if lock is not None:
+            lock.close()
+
+
+def cache_dir() -> Path:
+    configured = os.environ.get(CACHE_VARIABLE)
+    return Path(configured) if configured else DEFAULT_CACHE
+
+
+def _lock_kept_root() -> IO[bytes] | None:
+    """The locked lock file of the data root to keep (its path less `.lock`), or None for a temporary root."""
+    configured = os.environ.get(KEEP_ROOT_VARIABLE, "")
+    if configured == "temporary":
+        return None
+    root = Path(configured) if configured else cache_dir() / "docker-root"
+    root.parent.mkdir(parents=True, exist_ok=True)
+    lock = open(f"{root}.lock", "wb")  # noqa: SIM115 - held until the daemon has stopped
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        return None  # another run's daemon uses it
+    return lock
 
 
 def unmount_below(root: Path) -> None:
@@ -136,14 +171,18 @@ def _wait_until_answering(daemon: DockerDaemon, process: subprocess.Popen[bytes]
         time.sleep(0.2)
 
 
-def _stop(daemon: DockerDaemon, process: subprocess.Popen[bytes]) -> None:
-    """Remove what the tests left (so no bridge interface outlives the daemon), then stop it."""
+def _stop(daemon: DockerDaemon, process: subprocess.Popen[bytes], *, prune: bool) -> None:
+    """Remove what the tests left (so no bridge interface outlives the daemon), then stop it.
+
+    With `prune`, images no tag names any more (earlier builds of the test images) go too."""
     if process.poll() is None:
         with contextlib.suppress(Exception):
             leftovers = daemon.run("ps", "-aq", check=False).stdout.split()
             if leftovers:
                 daemon.run("rm", "-f", *leftovers, check=False, timeout=60)
             daemon.run("network", "prune", "-f", check=False)
+            if prune:
+                daemon.run("image", "prune", "-f", check=False, timeout=300)
         process.send_signal(signal.SIGTERM)  # dockerd stops its own containerd
         try:
             process.wait(STOP_TIMEOUT_S)

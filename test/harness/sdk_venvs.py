@@ -25,8 +25,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from harness.base_image import cache_dir
-from harness.docker_daemon import DockerDaemon
+from harness.docker_daemon import DockerDaemon, cache_dir
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALL_TIMEOUT_S = 900
