@@ -89,7 +89,7 @@ class Predictor:
                 return response.read(), response.headers.get("Content-Type") or ""
         except HTTPError as error:
             with error:
-                raise LocalModeError(_error_line(error.code, error.read())) from None
+                raise LocalModeError(f"endpoint answered {error_line(error.code, error.read())}") from None
         except (URLError, OSError) as error:
             reason = getattr(error, "reason", None) or error
             if isinstance(reason, TimeoutError):
@@ -217,8 +217,8 @@ def _number_or_text(cell: str) -> float | str:
         return cell
 
 
-def _error_line(status: int, body: bytes) -> str:
-    """`endpoint answered 415 UnsupportedContentType: ...` from serve's `{"error", "message"}` body."""
+def error_line(status: int, body: bytes) -> str:
+    """`400 InvalidInput: ...` from serve's `{"error", "message"}` body, else the body's first 300 characters."""
     try:
         document = json.loads(body)
     except ValueError:
@@ -226,8 +226,7 @@ def _error_line(status: int, body: bytes) -> str:
     if isinstance(document, dict) and ("error" in document or "message" in document):
         label = " ".join(part for part in (str(status), str(document.get("error") or "")) if part)
         message = " ".join(str(document.get("message") or "").split())
-        return f"endpoint answered {label}: {message}" if message else f"endpoint answered {label}"
+        return f"{label}: {message}" if message else label
     text = " ".join(body.decode(errors="replace").split())
-    if len(text) > 300:
-        text = text[:300] + "..."
-    return f"endpoint answered {status}: {text}" if text else f"endpoint answered {status}"
+    text = text[:300] + "..." if len(text) > 300 else text
+    return f"{status}: {text}" if text else str(status)

@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from container_runtime.local.errors import LocalModeFailure
+from container_runtime.local.predictor import error_line
 from container_runtime.local.transform.records import Batch, FileEnd
 
 #: Seconds one request may take (SageMaker's default invocation timeout for transform jobs).
@@ -148,16 +149,3 @@ def _settled(item: Batch | FileEnd, future: Future[bytes] | None) -> tuple[Batch
         raise BatchFailed(item, str(failure)) from None
 
 
-def error_line(status: int, body: bytes) -> str:
-    """`400 InvalidInput: ...` from serve's `{"error", "message"}` body, else the body's first 300 characters."""
-    try:
-        document = json.loads(body)
-    except ValueError:
-        document = None
-    if isinstance(document, dict) and ("error" in document or "message" in document):
-        label = " ".join(part for part in (str(status), str(document.get("error") or "")) if part)
-        message = " ".join(str(document.get("message") or "").split())
-        return f"{label}: {message}" if message else label
-    text = " ".join(body.decode(errors="replace").split())
-    text = text[:300] + "..." if len(text) > 300 else text
-    return f"{status}: {text}" if text else str(status)

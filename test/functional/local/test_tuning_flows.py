@@ -61,12 +61,6 @@ def cifar(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def regression(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("tensorflow")
-    return make_example_data(EXAMPLES / "tensorflow" / "make_data.py", tmp_path_factory.mktemp("keras")) / "regression"
-
-
-@pytest.fixture(scope="module")
 def tfrecords(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("tensorflow")
     pytest.importorskip("tf_keras", reason="legacy scripts' tf.compat.v1.layers need tf-keras")

@@ -11,29 +11,13 @@ import pytest
 
 from container_runtime.local.endpoints import free_port, list_endpoints
 from container_runtime.local.errors import LocalModeError
-from harness.example_data import make_example_data, mean_predictor_mse
+from harness.example_data import mean_predictor_mse
 from harness.local_cli import cli
 
 np = pytest.importorskip("numpy")
 pytest.importorskip("gunicorn")
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples"
-
-
-@pytest.fixture(scope="module")
-def digits(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("chainer")
-    pytest.importorskip("sklearn")
-    out = tmp_path_factory.mktemp("digits")
-    make_example_data(EXAMPLES / "chainer" / "make_data.py", out, "--only", "mnist")
-    return out / "mnist"
-
-
-@pytest.fixture(scope="module")
-def regression(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("tensorflow")
-    pytest.importorskip("sklearn")
-    return make_example_data(EXAMPLES / "tensorflow" / "make_data.py", tmp_path_factory.mktemp("tf")) / "regression"
 
 
 @pytest.fixture

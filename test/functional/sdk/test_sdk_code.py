@@ -21,12 +21,6 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CONTAINER_RUNTIME_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 def test_entry_point_file_dependencies_and_model_uri(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     work = tmp_path / "notebook"

@@ -17,12 +17,6 @@ REPO = Path(__file__).resolve().parents[3]
 SCRIPTS = REPO / "test" / "scripts"
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CONTAINER_RUNTIME_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 def test_several_hosts_where_they_cannot_be_made_is_one_line(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from container_runtime.local.backends import netns
 

@@ -32,12 +32,6 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CONTAINER_RUNTIME_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 def test_estimator_transformer_and_transformer_by_job_name(tmp_path: Path, home: Path,
                                                            caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "code").mkdir()

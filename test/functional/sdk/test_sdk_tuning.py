@@ -3,13 +3,12 @@ waited for, analysed by name as a notebook does, and its best model deployed and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import container_runtime.sdk as sagemaker
-from container_runtime.local.endpoints import list_endpoints, stop_endpoint
+from container_runtime.local.endpoints import list_endpoints
 from container_runtime.local.errors import LocalModeError
 from container_runtime.sdk.estimator import Estimator
 from container_runtime.sdk.tuner import ContinuousParameter, HyperparameterTuner, IntegerParameter
@@ -19,15 +18,6 @@ pytest.importorskip("optuna")
 pytest.importorskip("pandas")
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples"
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    home = tmp_path / "home"
-    monkeypatch.setenv("CONTAINER_RUNTIME_HOME", str(home))
-    yield home
-    for record in list_endpoints(home / "endpoints"):
-        stop_endpoint(record.name, home / "endpoints")
 
 
 def test_tuning_without_waiting_then_analytics_by_name(home: Path) -> None:

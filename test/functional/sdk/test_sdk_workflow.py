@@ -5,47 +5,19 @@ endpoint; and upload to an S3-compatible server and train from there."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import container_runtime.sdk as sagemaker
-from container_runtime.local.endpoints import list_endpoints, stop_endpoint
-from harness.example_data import make_example_data, mean_predictor_mse
+from container_runtime.local.endpoints import list_endpoints
+from harness.example_data import mean_predictor_mse
 from harness.s3_server import S3Server
 
 np = pytest.importorskip("numpy")
 pytest.importorskip("gunicorn")
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples"
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Local mode's home for this test (jobs, endpoints, the data store); no endpoint outlives it."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("CONTAINER_RUNTIME_HOME", str(home))
-    monkeypatch.delenv("S3_ENDPOINT_URL", raising=False)
-    yield home
-    for record in list_endpoints(home / "endpoints"):
-        stop_endpoint(record.name, home / "endpoints")
-
-
-@pytest.fixture(scope="module")
-def digits(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("chainer")
-    pytest.importorskip("sklearn")
-    out = tmp_path_factory.mktemp("digits")
-    make_example_data(EXAMPLES / "chainer" / "make_data.py", out, "--only", "mnist")
-    return out / "mnist"
-
-
-@pytest.fixture(scope="module")
-def regression(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("tensorflow")
-    pytest.importorskip("sklearn")
-    return make_example_data(EXAMPLES / "tensorflow" / "make_data.py", tmp_path_factory.mktemp("tf")) / "regression"
 
 
 def test_chainer_train_deploy_predict_delete(home: Path, digits: Path) -> None:

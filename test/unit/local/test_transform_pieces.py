@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from container_runtime.local.errors import LocalModeError
+from container_runtime.local.predictor import error_line
 from container_runtime.local.transform.inputs import local_inputs
 from container_runtime.local.transform.options import MIB, Plan, TransformOptions, check_options, plan
 from container_runtime.local.transform.output import OutputWriter
 from container_runtime.local.transform.records import Batch, FileEnd, batches, split_records
-from container_runtime.local.transform.sender import BatchRefused, RecordRefused, error_line, send_in_order
+from container_runtime.local.transform.sender import BatchRefused, RecordRefused, send_in_order
 
 
 def test_options_take_the_sdk_spellings() -> None:
