@@ -3,12 +3,14 @@
 Requests decode their own bodies (so a bad body fails alone), then hand the decoded array to
 `Batcher.submit`. The batcher thread takes the oldest waiting request and, without waiting,
 everything else already queued up to `max_batch_size`; it waits (at most `max_delay` after the
-oldest arrived) only while other requests are inside the worker but still decoding. A lone
-request is therefore never delayed. Rows with the same trailing shape and dtype are concatenated
-into one call, and the result is split back by row counts. When a combined call raises, or its
-result cannot be split, each request is run alone so an error reaches only the request that
-caused it. Requests may be threads or, in a gevent worker, greenlets of the worker's event loop;
-`Handoff` is how a result reaches them (see `green_worker`).
+oldest arrived) only while other requests are inside the worker but still decoding, or (gevent
+workers) while the worker's event loop still works through requests it has read. A lone request
+is therefore never delayed, and under load a batch holds what arrived during the last call.
+Rows with the same trailing shape and dtype are concatenated into one call, and the result is
+split back by row counts. When a combined call raises, or its result cannot be split, each
+request is run alone so an error reaches only the request that caused it. Requests may be
+threads or, in a gevent worker, greenlets of the worker's event loop; `Handoff` is how a result
+reaches them (see `green_worker`).
 
 A model call cannot be interrupted, so a request that outlives its deadline is answered 504 by
 itself. A model call that runs past the timeout is stuck: `on_stuck` is called once (the worker
@@ -48,21 +50,34 @@ class Waiter(Protocol):
 
 
 class Handoff(Protocol):
-    """How results reach the requests waiting for them, from the batcher's thread."""
+    """Where requests live: how results reach them from the batcher's thread, and whether more are
+    on their way."""
 
     def waiter(self) -> Waiter: ...
 
     def wake(self, waiter: Waiter) -> None: ...
 
+    def more_coming(self) -> bool:
+        """Whether the requests' side is still working through requests it has in hand."""
+
+    def watch(self, settled: Callable[[], None]) -> None:
+        """Start watching: `more_coming` holds until the requests' side catches up, then `settled()`."""
+
 
 class ThreadHandoff:
-    """Requests are threads too: set their event directly."""
+    """Requests are threads too: set their event directly; `arriving` alone says who is coming."""
 
     def waiter(self) -> Waiter:
         return threading.Event()
 
     def wake(self, waiter: Waiter) -> None:
         waiter.set()
+
+    def more_coming(self) -> bool:
+        return False
+
+    def watch(self, settled: Callable[[], None]) -> None:
+        pass
 
 
 class _Item:
@@ -199,13 +214,20 @@ class Batcher:
                 with self._condition:
                     self._call_started = None
 
+    def _settled(self) -> None:
+        """The requests' side has nothing more in hand: stop waiting for more."""
+        with self._condition:
+            self._condition.notify()
+
     def _gather(self) -> list[_Item]:
         with self._condition:
             while not self._queue:
                 self._condition.wait()
             oldest = self._queue[0].enqueued
             give_up = oldest + self.max_delay
-            while len(self._queue) < self.max_batch_size and self._arriving > 0:
+            if len(self._queue) < self.max_batch_size:
+                self.handoff.watch(self._settled)
+            while len(self._queue) < self.max_batch_size and (self._arriving > 0 or self.handoff.more_coming()):
                 remaining = give_up - time.perf_counter()
                 if remaining <= 0:
                     break
