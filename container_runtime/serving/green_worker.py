@@ -52,15 +52,30 @@ class GreenHandoff:
         self._arm.start(self._start_idle)
         # libev runs an idle watcher only when nothing else is pending: the loop has caught up.
         self._idle: Any = loop.idle(ref=False)
+        # ...and prepare watchers just before it polls for I/O, check watchers just after: while it
+        # polls, it holds nothing, and the batcher need not ask (a round trip to the loop).
+        self._polling = False
+        self._before_poll: Any = loop.prepare(ref=False)
+        self._before_poll.start(self._poll_starts)
+        self._after_poll: Any = loop.check(ref=False)
+        self._after_poll.start(self._poll_ends)
 
     def more_coming(self) -> bool:
         return self._watching
 
     def watch(self, settled: Callable[[], None]) -> None:
         """Any thread: from now, `more_coming` until the loop has nothing pending; then `settled()`."""
+        if self._polling:
+            return
         self._settled = settled
         self._watching = True
         self._arm.send()
+
+    def _poll_starts(self) -> None:
+        self._polling = True
+
+    def _poll_ends(self) -> None:
+        self._polling = False
 
     def _start_idle(self) -> None:
         if self._watching and not self._idle.active:
