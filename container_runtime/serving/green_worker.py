@@ -1,21 +1,23 @@
-"""The batching worker: gunicorn's gevent (pywsgi) worker without monkey-patching, and its result
-handoff.
+"""The batching worker: gunicorn's gevent (pywsgi) worker without monkey-patching, and the
+handoff between its event loop and the batcher thread.
 
 One event loop per worker reads, parses and answers every connection as greenlets, so a worker
 holds hundreds of requests for the price of one thread, and only two threads want the GIL: the
 loop and the batcher, which runs the model (TensorFlow and numpy release the GIL while they
-compute, so the loop parses the next requests meanwhile). gevent's own WSGI server parses and
-answers (headers and body in one send), about a fifth more requests a second here than gunicorn's
-parser on gevent sockets. gunicorn's gevent workers patch
-the whole standard library; this one only makes its listening sockets cooperative, so the
-model's code keeps real threads, locks and subprocesses (a patched `subprocess` fails in any
-thread but the loop's, as TensorFlow's import showed). Request greenlets wait on gevent events,
-which only the loop's thread may set: `GreenHandoff` queues finished results and wakes the loop
-through an async watcher, the one gevent object other threads may signal. It also tells the
-batcher whether the loop has caught up: while it still has events pending (requests to read,
-parse and decode), more requests are on their way to the queue, and the batcher waits for them
-(up to the batch delay), so batches under load are not cut at the first request to arrive. A
-libev idle watcher, armed only while the batcher waits, says when nothing is pending.
+compute, so the loop parses the next requests meanwhile). gevent's WSGI server answers with
+headers and body in one send: about a fifth more requests a second here than gunicorn's parser
+on gevent sockets. gunicorn's gevent workers patch the whole standard library; this one only
+makes its listening sockets cooperative, so the model's code keeps real threads, locks and
+subprocesses (a patched `subprocess` fails in any thread but the loop's, as TensorFlow's import
+showed).
+
+Request greenlets wait on gevent events, which only the loop's thread may set: `GreenHandoff`
+queues finished results and wakes the loop through an async watcher, the one gevent object other
+threads may signal. It also tells the batcher whether the loop has caught up: while it still has
+events pending (requests to read, parse and decode), more requests are on their way to the
+queue, and the batcher waits for them (up to the batch delay), so batches under load are not cut
+at the first request to arrive. A libev idle watcher, armed only while the batcher waits, says
+when nothing is pending; while the loop is blocked in its poll, nothing is, without asking.
 """
 
 from __future__ import annotations
