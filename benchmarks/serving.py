@@ -52,8 +52,8 @@ beside each figure; the exit status is 0 either way:
   * at 8 clients, (b) rps >= 1.5 x (c) rps, and p99(b) < p99(c);
   * at 1 row and 1 client, p50(b) - p50(a) < 1 ms of overhead per request;
   * TensorFlow, JSON, 1 row, 32 clients: rps (t+) >= 2 x (t), and p99 (t+) <= batch delay + two
-    model calls of --batch-size rows. The p99 judged is serve's own time per request: from a
-    worker thread taking the request to its answer (the `serving_request_duration_seconds`
+    model calls of --batch-size rows. The p99 judged is serve's own time per request: from the
+    worker starting the request (its headers read) to its answer (the `serving_request_duration_seconds`
     histogram for /invocations, read before and after the point, all workers; the bound of the
     0.25 ms-wide bucket holding the 99th percentile). Not the end-to-end p99 from wrk: with 32
     closed-loop clients and no think time, Little's law makes the mean end-to-end latency
@@ -62,8 +62,9 @@ beside each figure; the exit status is 0 either way:
     cores serve over HTTP and JSON. That bound is printed beside the goal, with the end-to-end
     p99s and the batched server's p99 from queueing a decoded request to its prediction
     (`serving_batch_latency_seconds`, taken on the batcher's thread), neither judged. On a
-    saturated machine serve's own time is also far above the goal, because each worker holds 16
-    requests that share its core and the GIL (see README, adaptive batching);
+    saturated machine serve's own time is also far above the goal: each worker holds 16 requests
+    on one event loop, and a request's answer waits for the loop to finish reading, decoding and
+    answering the others it has in hand (see README, adaptive batching);
   * numpy MLP, NPY, 1 row: rps (b+) >= 0.95 x (b) at 1, 8 and 32 clients;
   * numpy MLP, 1 row, 1 client: p50 (b+) - p50 (b) < 0.2 ms.
 
@@ -654,7 +655,7 @@ def batching_report(stacks: list[Stack], tf_stacks: list[Stack], tf_info: dict, 
         judged = p99("t+ request")
         print(
             f"{'PASS' if judged <= limit else 'FAIL'}  TensorFlow MLP, {TF_CLIENTS} clients: p99 of serve's own time "
-            f"per request (serving_request_duration_seconds, /invocations: from a worker thread taking the "
+            f"per request (serving_request_duration_seconds, /invocations: from the worker starting the "
             f"request to its answer; bucket bound) {judged:.2f} ms, goal <= delay {tf_info['delay_ms']:g} ms + 2 "
             f"calls of {tf_info['call_ms_batch']:.3f} ms = {limit:.2f} ms; {anchor(TF_CLIENTS, 'p99')}"
         )

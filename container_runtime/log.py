@@ -14,6 +14,7 @@ from typing import Any, TextIO
 DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
 _LEVEL_NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR"}
 _settings: dict[str, Any] = {"level": INFO, "stream": None}
+_stamp: list[Any] = [-1, ""]  # [second, its formatted time]: serve's access lines come thousands a second
 
 
 def configure(level: int = INFO, stream: TextIO | None = None) -> None:
@@ -44,7 +45,10 @@ class Logger:
         if level < _settings["level"]:
             return
         now = time.time()
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+        second = int(now)
+        if second != _stamp[0]:
+            _stamp[:] = [second, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))]
+        stamp = _stamp[1]
         text = message % args if args else message
         stream: TextIO = _settings["stream"] or sys.stderr
         try:

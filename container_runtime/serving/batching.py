@@ -1,18 +1,21 @@
-"""Adaptive batching: one thread per worker owns the model and runs queued requests together.
+"""Adaptive batching: one batcher thread per worker gathers queued requests into one model call.
 
-Request threads decode their own bodies (so a bad body fails alone), then hand the decoded array
-to `Batcher.submit`. The batcher thread takes the oldest waiting request and, without waiting,
+Requests decode their own bodies (so a bad body fails alone), then hand the decoded array to
+`Batcher.submit`. The batcher thread takes the oldest waiting request and, without waiting,
 everything else already queued up to `max_batch_size`; it waits (at most `max_delay` after the
-oldest arrived) only while other requests are inside the worker but still decoding. A lone
-request is therefore never delayed. Rows with the same trailing shape and dtype are concatenated
-into one call, and the result is split back by row counts. When a combined call raises, or its
-result cannot be split, each request is run alone so an error reaches only the request that
-caused it.
+oldest arrived) only while other requests are inside the worker but still decoding, or (gevent
+workers) while the worker's event loop still works through requests it has read. A lone request
+is therefore never delayed, and under load a batch holds what arrived during the last call.
+Rows with the same trailing shape and dtype are concatenated into one call, and the result is
+split back by row counts. When a combined call raises, or its result cannot be split, each
+request is run alone so an error reaches only the request that caused it. Requests may be
+threads or, in a gevent worker, greenlets of the worker's event loop; `Handoff` is how a result
+reaches them (see `green_worker`).
 
-A thread cannot be interrupted, so a request that outlives its deadline is answered 504 by its
-own thread. A model call that itself runs past the timeout is stuck: `on_stuck` is called once
-(the worker retires, and gunicorn starts a fresh one) as soon as that is known, checked whenever a
-request times out and, if the call is younger than the timeout, again when it would reach it.
+A model call cannot be interrupted, so a request that outlives its deadline is answered 504 by
+itself. A model call that runs past the timeout is stuck: `on_stuck` is called once (the worker
+retires, and gunicorn starts a fresh one) as soon as that is known, checked whenever a request
+times out and, if the call is younger than the timeout, again when it would reach it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from container_runtime.log import get_logger
 
@@ -38,14 +41,53 @@ class Timeout(Exception):
         self.stuck = stuck
 
 
+class Waiter(Protocol):
+    """What a request waits on for its result: `threading.Event`, or gevent's in a gevent worker."""
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+    def set(self) -> None: ...
+
+
+class Handoff(Protocol):
+    """Where requests live: how results reach them from the batcher's thread, and whether more are
+    on their way."""
+
+    def waiter(self) -> Waiter: ...
+
+    def wake(self, waiter: Waiter) -> None: ...
+
+    def more_coming(self) -> bool:
+        """Whether the requests' side is still working through requests it has in hand."""
+
+    def watch(self, settled: Callable[[], None]) -> None:
+        """Start watching: `more_coming` holds until the requests' side catches up, then `settled()`."""
+
+
+class ThreadHandoff:
+    """Requests are threads too: set their event directly; `arriving` alone says who is coming."""
+
+    def waiter(self) -> Waiter:
+        return threading.Event()
+
+    def wake(self, waiter: Waiter) -> None:
+        waiter.set()
+
+    def more_coming(self) -> bool:
+        return False
+
+    def watch(self, settled: Callable[[], None]) -> None:
+        pass
+
+
 class _Item:
     __slots__ = ("data", "rows", "key", "event", "state", "result", "error", "enqueued")
 
-    def __init__(self, data: Any, key: Any, rows: int) -> None:
+    def __init__(self, data: Any, key: Any, rows: int, event: Waiter) -> None:
         self.data = data
         self.key = key
         self.rows = rows
-        self.event = threading.Event()
+        self.event = event
         self.state = QUEUED
         self.result: Any = None
         self.error: BaseException | None = None
@@ -71,6 +113,7 @@ class Batcher:
         on_wait: WaitObserver | None = None,
         on_stuck: Callable[[], None] | None = None,
         on_done: WaitObserver | None = None,
+        handoff: Handoff | None = None,
     ) -> None:
         self.batch_predict = batch_predict
         self.single_predict = single_predict
@@ -81,6 +124,7 @@ class Batcher:
         self.on_wait = on_wait
         self.on_stuck = on_stuck
         self.on_done = on_done
+        self.handoff: Handoff = handoff or ThreadHandoff()
         self._stuck_reported = False
         self._call_number = 0
         self._timer_for = -1
@@ -110,7 +154,7 @@ class Batcher:
     def submit(self, data: Any, deadline: float) -> Any:
         """Run `data` through the model (maybe with others); its result, or raise its error or Timeout."""
         try:
-            item = _Item(data, *_batch_key(data))
+            item = _Item(data, *_batch_key(data), self.handoff.waiter())
         except BaseException:
             self.left()
             raise
@@ -170,13 +214,20 @@ class Batcher:
                 with self._condition:
                     self._call_started = None
 
+    def _settled(self) -> None:
+        """The requests' side has nothing more in hand: stop waiting for more."""
+        with self._condition:
+            self._condition.notify()
+
     def _gather(self) -> list[_Item]:
         with self._condition:
             while not self._queue:
                 self._condition.wait()
             oldest = self._queue[0].enqueued
             give_up = oldest + self.max_delay
-            while len(self._queue) < self.max_batch_size and self._arriving > 0:
+            if len(self._queue) < self.max_batch_size:
+                self.handoff.watch(self._settled)
+            while len(self._queue) < self.max_batch_size and (self._arriving > 0 or self.handoff.more_coming()):
                 remaining = give_up - time.perf_counter()
                 if remaining <= 0:
                     break
@@ -227,7 +278,7 @@ class Batcher:
         in the request-duration histogram)."""
         elapsed = time.perf_counter() - item.enqueued
         item.state = DONE
-        item.event.set()
+        self.handoff.wake(item.event)
         if self.on_done is not None:
             self.on_done(elapsed)
 

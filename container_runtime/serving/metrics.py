@@ -36,7 +36,7 @@ class ServingMetrics:
         self.requests = Counter("serving_requests_total", "HTTP requests answered", ["route", "status"])
         self.latency = Histogram(
             "serving_request_duration_seconds",
-            "Time to answer a request, from the worker's thread taking it",
+            "Time to answer a request, from the worker starting it (headers read)",
             ["route"],
             buckets=REQUEST_LATENCY_BUCKETS,
         )

@@ -3,9 +3,9 @@
 Without batching, sync workers give each request a whole process (the model code is CPU-bound)
 and run it in the main thread, where SIGALRM can cut a request that outlives the timeout; the
 worker then retires and gunicorn starts a fresh one, which reloads the model. With batching,
-gthread workers accept many requests at once and one batcher thread per worker runs the model
-(see `batching`). The master removes dead workers from the health directory and the metrics;
-SIGTERM lets in-flight and queued requests finish, then exits 0.
+gevent workers hold many requests at once on one event loop, and one batcher thread per worker
+runs the model (see `batching` and `green_worker`). The master removes dead workers from the health
+directory and the metrics; SIGTERM lets in-flight and queued requests finish, then exits 0.
 """
 
 from __future__ import annotations
@@ -32,15 +32,15 @@ class ModelServer(BaseApplication):  # type: ignore[misc,unused-ignore]
         timeout_seconds: float,
         on_worker_exit: Callable[[int], None],
         on_worker_start: Callable[[], None] | None = None,
-        threads: int = 1,
+        connections: int = 0,
         log_level: str = "warning",
     ) -> None:
         self.app_factory = app_factory
         self.options = {
             "bind": [f"0.0.0.0:{port}"],
             "workers": workers,
-            "worker_class": "gthread" if threads > 1 else "sync",
-            "threads": threads,
+            "worker_class": "container_runtime.serving.green_worker.BatchingWorker" if connections else "sync",
+            "worker_connections": connections or 1000,
             "timeout": int(timeout_seconds) + WATCHDOG_MARGIN_SECONDS,
             "graceful_timeout": int(timeout_seconds) + 5,
             "backlog": 2048,
@@ -64,10 +64,10 @@ class ModelServer(BaseApplication):  # type: ignore[misc,unused-ignore]
         return self.app_factory()
 
 
-def request_threads(max_batch_size: int) -> int:
-    """Threads per batching worker: enough for several batches to queue while one runs (a request
-    waiting for a thread is invisible to the batcher, so idle threads are cheaper than too few)."""
-    return max(64, min(1024, 4 * max_batch_size))
+def batching_connections(max_batch_size: int) -> int:
+    """Connections a batching worker holds at once: enough for several full batches to queue while
+    one runs (a connection the worker has not accepted is invisible to the batcher)."""
+    return max(1000, 4 * max_batch_size)
 
 
 def retire_this_worker() -> None:

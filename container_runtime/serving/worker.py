@@ -9,7 +9,7 @@ from typing import Any
 
 from container_runtime.errors import JobFailure
 from container_runtime.log import get_logger
-from container_runtime.serving.batching import Batcher
+from container_runtime.serving.batching import Batcher, Handoff
 from container_runtime.serving.handlers import Handlers, default_handlers, import_user_module, resolve_handlers
 from container_runtime.serving.health import FAILED, LOADING, WorkerHealth
 from container_runtime.serving.metrics import serving_metrics
@@ -43,6 +43,7 @@ def worker_app_factory(
                     on_wait=observed.queue_wait.observe if observed is not None else None,
                     on_stuck=lambda: _retire(health),
                     on_done=observed.batch_latency.observe if observed is not None else None,
+                    handoff=_green_handoff(),
                 )
             )
         if problem is None:
@@ -63,6 +64,13 @@ def worker_app_factory(
         )
 
     return build
+
+
+def _green_handoff() -> Handoff:
+    """Batching workers are gevent workers (see `server`): results go to greenlets."""
+    from container_runtime.serving.green_worker import GreenHandoff
+
+    return GreenHandoff()
 
 
 def _retire(health: WorkerHealth) -> None:

@@ -218,3 +218,20 @@ def test_random_requests_to_a_batching_server_get_only_2xx_or_4xx(start_server: 
         problems = [problem for problem in pool.map(one, bodies) if problem]
     assert problems == []
     assert server.invoke(b"[[1, 2, 3]]", "application/json").json() == [[4.0, 5.0]]
+
+
+def test_a_batching_model_keeps_real_threads_and_subprocesses(start_server: Callable[..., Server]) -> None:
+    server = start_server("threaded_model.py", env=batching(16), workers=1)
+    server.wait_ready()
+
+    def one(index: int) -> str | None:
+        rows = rows_for(index)
+        reply = server.invoke(npy_bytes(rows), "application/x-npy", "application/x-npy")
+        if reply.status != 200:
+            return f"{index}: {reply.status} {reply.body[:200]!r}"
+        answer = decode_body(reply.body, "application/x-npy").reshape(len(rows), -1)
+        return None if np.allclose(answer, rows @ WEIGHTS, rtol=1e-4) else f"{index}: got {answer.tolist()}"
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        problems = [problem for problem in pool.map(one, range(200)) if problem]
+    assert problems == []
