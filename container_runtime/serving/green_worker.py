@@ -63,7 +63,8 @@ class GreenHandoff:
         self._after_poll.start(self._poll_ends)
 
     def more_coming(self) -> bool:
-        return self._watching
+        """While the loop polls it holds nothing, even if an earlier watch has not yet been answered."""
+        return self._watching and not self._polling
 
     def watch(self, settled: Callable[[], None]) -> None:
         """Any thread: from now, `more_coming` until the loop has nothing pending; then `settled()`."""
