@@ -21,7 +21,15 @@ PACKAGES = find_packages(include=["container_runtime", "container_runtime.*"]) +
 EXTRAS = {
     "s3": ["boto3>=1.28,<2"],
     "gzip": ["isal>=1.6,<2"],
-    "serving": ["gunicorn>=22,<24", "gevent>=24.2,<27", "numpy>=1.24,<3", "prometheus-client>=0.20,<1"],
+    "serving": [
+        "gunicorn>=22,<24",
+        "httptools>=0.6,<1",
+        "numpy>=1.24,<3",
+        "prometheus-client>=0.20,<1",
+        "uvicorn>=0.30,<1",
+        "uvicorn-worker>=0.2,<1",
+        "uvloop>=0.19,<1",
+    ],
     "tuning": ["optuna>=4.0,<6", "pandas>=2.0,<3", "matplotlib>=3.7,<4"],
     # chainer ships only a source package, which needs setuptools<70 and --no-build-isolation (see README).
     "chainer": ["chainer>=7.8,<8", "numpy>=1.24,<2", "mpi4py>=3.1,<5"],

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from container_runtime.serving.health import WorkerHealth
     from container_runtime.serving.metrics import serving_metrics
-    from container_runtime.serving.server import ModelServer, batching_connections
+    from container_runtime.serving.server import ModelServer
     from container_runtime.serving.worker import worker_app_factory
 
     health_dir = Path(tempfile.mkdtemp(prefix="serve-health-"))
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             timeout_seconds=settings.timeout_seconds,
             on_worker_exit=worker_exited,
             on_worker_start=worker_started,
-            connections=batching_connections(settings.max_batch_size) if batching else 0,
+            batching=batching,
         ).run()
     finally:
         # Workers are forked inside run() and unwind through here when they exit.

@@ -1,16 +1,18 @@
-"""Adaptive batching: one batcher thread per worker gathers queued requests into one model call.
+"""Adaptive batching: the worker's event loop gathers decoded requests; one thread runs the model.
 
-Requests decode their own bodies (so a bad body fails alone), then hand the decoded array to
-`Batcher.submit`. The batcher thread takes the oldest waiting request and, without waiting,
-everything else already queued up to `max_batch_size`; it waits (at most `max_delay` after the
-oldest arrived) only while other requests are inside the worker but still decoding, or (gevent
-workers) while the worker's event loop still works through requests it has read. A lone request
-is therefore never delayed, and under load a batch holds what arrived during the last call.
+Requests are coroutines on the worker's asyncio loop (see `asgi_worker`). Each decodes its own
+body (so a bad body fails alone) and queues the decoded array with `Batcher.submit`. The queue
+lives on the loop, so gathering needs no locks and no thread wake-ups: when the model thread is
+free, a flush is scheduled at the end of the loop's current pass, after every request that
+arrived in the same poll has queued, and takes everything queued up to `max_batch_size`. While
+the model runs, the loop keeps reading and decoding, so under load the next batch holds what
+arrived during the last call. A lone request is never delayed: the flush waits only while other
+requests are inside the worker but still reading or decoding their bodies, and never past
+`max_delay` after the oldest queued request.
+
 Rows with the same trailing shape and dtype are concatenated into one call, and the result is
 split back by row counts. When a combined call raises, or its result cannot be split, each
-request is run alone so an error reaches only the request that caused it. Requests may be
-threads or, in a gevent worker, greenlets of the worker's event loop; `Handoff` is how a result
-reaches them (see `green_worker`).
+request is run alone so an error reaches only the request that caused it.
 
 A model call cannot be interrupted, so a request that outlives its deadline is answered 504 by
 itself. A model call that runs past the timeout is stuck: `on_stuck` is called once (the worker
@@ -20,11 +22,13 @@ times out and, if the call is younger than the timeout, again when it would reac
 
 from __future__ import annotations
 
+import asyncio
+import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from container_runtime.log import get_logger
 
@@ -41,53 +45,14 @@ class Timeout(Exception):
         self.stuck = stuck
 
 
-class Waiter(Protocol):
-    """What a request waits on for its result: `threading.Event`, or gevent's in a gevent worker."""
-
-    def wait(self, timeout: float | None = None) -> bool: ...
-
-    def set(self) -> None: ...
-
-
-class Handoff(Protocol):
-    """Where requests live: how results reach them from the batcher's thread, and whether more are
-    on their way."""
-
-    def waiter(self) -> Waiter: ...
-
-    def wake(self, waiter: Waiter) -> None: ...
-
-    def more_coming(self) -> bool:
-        """Whether the requests' side is still working through requests it has in hand."""
-
-    def watch(self, settled: Callable[[], None]) -> None:
-        """Start watching: `more_coming` holds until the requests' side catches up, then `settled()`."""
-
-
-class ThreadHandoff:
-    """Requests are threads too: set their event directly; `arriving` alone says who is coming."""
-
-    def waiter(self) -> Waiter:
-        return threading.Event()
-
-    def wake(self, waiter: Waiter) -> None:
-        waiter.set()
-
-    def more_coming(self) -> bool:
-        return False
-
-    def watch(self, settled: Callable[[], None]) -> None:
-        pass
-
-
 class _Item:
-    __slots__ = ("data", "rows", "key", "event", "state", "result", "error", "enqueued")
+    __slots__ = ("data", "rows", "key", "future", "state", "result", "error", "enqueued")
 
-    def __init__(self, data: Any, key: Any, rows: int, event: Waiter) -> None:
+    def __init__(self, data: Any, key: Any, rows: int, future: asyncio.Future[Any]) -> None:
         self.data = data
         self.key = key
         self.rows = rows
-        self.event = event
+        self.future = future
         self.state = QUEUED
         self.result: Any = None
         self.error: BaseException | None = None
@@ -95,12 +60,14 @@ class _Item:
 
 
 #: Called with (requests in the call, rows in the call); with each request's queue wait, and its
-#: time from queueing to result (queue wait plus the model call), on the batcher's thread.
+#: time from queueing to result (queue wait plus the model call), on the model's thread.
 BatchObserver = Callable[[int, int], None]
 WaitObserver = Callable[[float], None]
 
 
 class Batcher:
+    """Everything but `start` and the model thread's own methods runs on the worker's event loop."""
+
     def __init__(
         self,
         batch_predict: Callable[[Any], Any],
@@ -113,7 +80,6 @@ class Batcher:
         on_wait: WaitObserver | None = None,
         on_stuck: Callable[[], None] | None = None,
         on_done: WaitObserver | None = None,
-        handoff: Handoff | None = None,
     ) -> None:
         self.batch_predict = batch_predict
         self.single_predict = single_predict
@@ -124,60 +90,63 @@ class Batcher:
         self.on_wait = on_wait
         self.on_stuck = on_stuck
         self.on_done = on_done
-        self.handoff: Handoff = handoff or ThreadHandoff()
-        self._stuck_reported = False
-        self._call_number = 0
-        self._timer_for = -1
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: deque[_Item] = deque()
-        self._condition = threading.Condition()
         self._arriving = 0
+        self._busy = False
+        self._flush_scheduled = False
+        self._delay_timer: asyncio.TimerHandle | None = None
+        self._calls: queue.SimpleQueue[list[_Item]] = queue.SimpleQueue()
+        self._call_number = 0
         self._call_started: float | None = None
-        self._thread: threading.Thread | None = None
+        self._stuck_checked_for = -1
+        self._stuck_reported = False
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="batcher", daemon=True)
-        self._thread.start()
+        """Start the model thread (from any thread: it touches the loop only through thread-safe calls)."""
+        threading.Thread(target=self._run_calls, name="batcher", daemon=True).start()
 
-    # -- request side -------------------------------------------------------------------------
+    # -- requests (on the loop) ---------------------------------------------------------------
 
     def arriving(self) -> None:
-        """A request entered the worker and may soon submit: the batcher may wait for it."""
-        with self._condition:
-            self._arriving += 1
+        """A request is still receiving its body, and may soon submit: a flush may wait for it."""
+        self._arriving += 1
 
-    def left(self) -> None:
-        """The request submitted, or will not (bad body): stop waiting for it."""
-        with self._condition:
-            self._arriving -= 1
-            self._condition.notify()
+    def arrived(self) -> None:
+        """Its body is in (or it gave up): stop waiting for it."""
+        self._arriving -= 1
+        self._kick()
 
-    def submit(self, data: Any, deadline: float) -> Any:
-        """Run `data` through the model (maybe with others); its result, or raise its error or Timeout."""
+    async def submit(self, data: Any, deadline: float) -> Any:
+        """Run `data` through the model (maybe with others); its result, or raise its error or Timeout.
+
+        `deadline` is a `time.perf_counter()` value."""
+        loop = self._loop = asyncio.get_running_loop()
+        item = _Item(data, *_batch_key(data), loop.create_future())
+        self._queue.append(item)
+        self._kick()
+        expiry = loop.call_later(max(0.0, deadline - time.perf_counter()), self._expire, item)
         try:
-            item = _Item(data, *_batch_key(data), self.handoff.waiter())
-        except BaseException:
-            self.left()
+            return await item.future
+        except asyncio.CancelledError:
+            if item.state == QUEUED:
+                self._queue.remove(item)
             raise
-        with self._condition:
-            self._queue.append(item)
-            self._arriving -= 1
-            self._condition.notify()
-        if not item.event.wait(max(0.0, deadline - time.perf_counter())):
-            with self._condition:
-                if item.state == QUEUED:
-                    self._queue.remove(item)
-                    self._check_call(self._call_number)  # queued behind a call that may be stuck
-                    raise Timeout(stuck=False)
-                if item.state == RUNNING:
-                    raise Timeout(stuck=self._check_call(self._call_number))
-        if item.error is not None:
-            raise item.error
-        return item.result
+        finally:
+            expiry.cancel()
+
+    def _expire(self, item: _Item) -> None:
+        if item.future.done():
+            return
+        if item.state == QUEUED:
+            self._queue.remove(item)
+            self._check_call(self._call_number)  # queued behind a call that may be stuck
+            item.future.set_exception(Timeout(stuck=False))
+        else:
+            item.future.set_exception(Timeout(stuck=self._check_call(self._call_number)))
 
     def _check_call(self, number: int) -> bool:
-        """Whether call `number` is still running past the timeout (then report it); else check later.
-
-        Called with the condition held."""
+        """Whether call `number` is still running past the timeout (then report it); else check later."""
         started = self._call_started
         if number != self._call_number or started is None:
             return False
@@ -188,59 +157,81 @@ class Batcher:
                 logger.warning("A model call has run %.1f s, past the timeout: replacing this worker", ran)
                 self.on_stuck()
             return True
-        if self._timer_for != number:
-            self._timer_for = number
-            timer = threading.Timer(self.timeout - ran + 0.01, self._check_later, args=(number,))
-            timer.daemon = True
-            timer.start()
+        if self._stuck_checked_for != number and self._loop is not None:
+            self._stuck_checked_for = number
+            self._loop.call_later(self.timeout - ran + 0.01, self._check_call, number)
         return False
 
-    def _check_later(self, number: int) -> None:
-        with self._condition:
-            self._check_call(number)
+    # -- gathering (on the loop) --------------------------------------------------------------
 
-    # -- batcher thread -----------------------------------------------------------------------
+    def _kick(self) -> None:
+        """Something changed: if the model is free, flush at the end of the loop's current pass."""
+        if self._busy or self._flush_scheduled or not self._queue or self._loop is None:
+            return
+        self._flush_scheduled = True
+        self._loop.call_soon(self._flush)
 
-    def _run(self) -> None:
+    def _flush(self, waited_enough: bool = False) -> None:
+        self._flush_scheduled = False
+        if self._busy or not self._queue or self._loop is None:
+            return
+        now = time.perf_counter()
+        if not waited_enough and len(self._queue) < self.max_batch_size and self._arriving > 0:
+            wait = self._queue[0].enqueued + self.max_delay - now
+            if wait > 0:
+                if self._delay_timer is None:
+                    self._delay_timer = self._loop.call_later(wait, self._delay_over)
+                return
+        if self._delay_timer is not None:
+            self._delay_timer.cancel()
+            self._delay_timer = None
+        count = min(len(self._queue), self.max_batch_size)
+        batch = [self._queue.popleft() for _ in range(count)]
+        for item in batch:
+            item.state = RUNNING
+        self._busy = True
+        self._call_number += 1
+        self._call_started = now
+        self._calls.put(batch)
+
+    def _delay_over(self) -> None:
+        """The oldest request has waited `max_delay`: flush whoever is queued."""
+        self._delay_timer = None
+        self._flush(waited_enough=True)
+
+    def _completed(self, batch: list[_Item]) -> None:
+        """On the loop: the model thread finished `batch`; answer its requests, then flush again."""
+        self._busy = False
+        self._call_started = None
+        for item in batch:
+            item.state = DONE
+            if item.future.done():  # timed out, or its request was cancelled
+                continue
+            if item.error is not None:
+                item.future.set_exception(item.error)
+            else:
+                item.future.set_result(item.result)
+        self._kick()
+
+    # -- the model thread ---------------------------------------------------------------------
+
+    def _run_calls(self) -> None:
         while True:
-            batch = self._gather()
-            with self._condition:
-                self._call_number += 1
-                self._call_started = time.perf_counter()
+            batch = self._calls.get()
+            if self.on_wait is not None:
+                now = time.perf_counter()
+                for item in batch:
+                    self.on_wait(now - item.enqueued)
             try:
                 for group in _groups(batch):
                     self._execute(group)
             finally:
-                with self._condition:
-                    self._call_started = None
-
-    def _settled(self) -> None:
-        """The requests' side has nothing more in hand: stop waiting for more."""
-        with self._condition:
-            self._condition.notify()
-
-    def _gather(self) -> list[_Item]:
-        with self._condition:
-            while not self._queue:
-                self._condition.wait()
-            oldest = self._queue[0].enqueued
-            give_up = oldest + self.max_delay
-            if len(self._queue) < self.max_batch_size:
-                self.handoff.watch(self._settled)
-            while len(self._queue) < self.max_batch_size and (self._arriving > 0 or self.handoff.more_coming()):
-                remaining = give_up - time.perf_counter()
-                if remaining <= 0:
-                    break
-                self._condition.wait(remaining)
-            count = min(len(self._queue), self.max_batch_size)
-            batch = [self._queue.popleft() for _ in range(count)]
-            for item in batch:
-                item.state = RUNNING
-        if self.on_wait is not None:
-            now = time.perf_counter()
-            for item in batch:
-                self.on_wait(now - item.enqueued)
-        return batch
+                loop = self._loop
+                try:
+                    if loop is not None:
+                        loop.call_soon_threadsafe(self._completed, batch)
+                except RuntimeError:  # the loop closed: the worker is exiting
+                    return
 
     def _execute(self, group: list[_Item]) -> None:
         if self.on_batch is not None:
@@ -263,24 +254,20 @@ class Batcher:
             return
         for item, part in zip(group, parts, strict=True):
             item.result = part
-            self._done(item)
+            self._observe_done(item)
 
     def _finish(self, item: _Item, predict: Callable[[Any], Any]) -> None:
         try:
             item.result = predict(item.data)
-        except BaseException as error:  # noqa: BLE001 - handed to the request's own thread
+        except BaseException as error:  # noqa: BLE001 - handed to the request on the loop
             item.error = error
-        self._done(item)
+        self._observe_done(item)
 
-    def _done(self, item: _Item) -> None:
-        """Hand the result over; `on_done` gets queueing-to-result time as the batcher saw it, which
-        leaves out how long the request's thread then waits for the GIL to wake (HTTP-side time,
-        in the request-duration histogram)."""
-        elapsed = time.perf_counter() - item.enqueued
-        item.state = DONE
-        self.handoff.wake(item.event)
+    def _observe_done(self, item: _Item) -> None:
+        """`on_done` gets queueing-to-result time as the model thread saw it, which leaves out how
+        long the loop then takes to answer (HTTP-side time, in the request-duration histogram)."""
         if self.on_done is not None:
-            self.on_done(elapsed)
+            self.on_done(time.perf_counter() - item.enqueued)
 
 
 def _batch_key(data: Any) -> tuple[Any, int]:

@@ -1,10 +1,10 @@
-"""Running the WSGI app under gunicorn: pre-forked workers, one model per worker.
+"""Running the app under gunicorn: pre-forked workers, one model per worker.
 
 Without batching, sync workers give each request a whole process (the model code is CPU-bound)
 and run it in the main thread, where SIGALRM can cut a request that outlives the timeout; the
 worker then retires and gunicorn starts a fresh one, which reloads the model. With batching,
-gevent workers hold many requests at once on one event loop, and one batcher thread per worker
-runs the model (see `batching` and `green_worker`). The master removes dead workers from the health
+uvicorn workers hold many requests at once on one asyncio loop, and one batcher thread per worker
+runs the model (see `batching` and `asgi_worker`). The master removes dead workers from the health
 directory and the metrics; SIGTERM lets in-flight and queued requests finish, then exits 0.
 """
 
@@ -32,15 +32,14 @@ class ModelServer(BaseApplication):  # type: ignore[misc,unused-ignore]
         timeout_seconds: float,
         on_worker_exit: Callable[[int], None],
         on_worker_start: Callable[[], None] | None = None,
-        connections: int = 0,
+        batching: bool = False,
         log_level: str = "warning",
     ) -> None:
         self.app_factory = app_factory
         self.options = {
             "bind": [f"0.0.0.0:{port}"],
             "workers": workers,
-            "worker_class": "container_runtime.serving.green_worker.BatchingWorker" if connections else "sync",
-            "worker_connections": connections or 1000,
+            "worker_class": "container_runtime.serving.asgi_worker.BatchingWorker" if batching else "sync",
             "timeout": int(timeout_seconds) + WATCHDOG_MARGIN_SECONDS,
             "graceful_timeout": int(timeout_seconds) + 5,
             "backlog": 2048,
@@ -62,12 +61,6 @@ class ModelServer(BaseApplication):  # type: ignore[misc,unused-ignore]
     def load(self) -> Callable[..., Any]:
         """Called in each worker after the fork: build the app and start loading the model."""
         return self.app_factory()
-
-
-def batching_connections(max_batch_size: int) -> int:
-    """Connections a batching worker holds at once: enough for several full batches to queue while
-    one runs (a connection the worker has not accepted is invisible to the batcher)."""
-    return max(1000, 4 * max_batch_size)
 
 
 def retire_this_worker() -> None:

@@ -83,10 +83,13 @@ class InferenceService:
         if self.state != READY:
             raise ModelNotReady(self.reason if self.state == FAILED else "the model is still loading")
 
-    def invoke(
+    async def invoke(
         self, body: bytes, content_type_header: str | None, accept_header: str | None, deadline: float = 0.0
     ) -> tuple[bytes, str]:
-        """Decode, predict and encode one request; `deadline` (perf_counter) bounds a batched wait."""
+        """Decode, predict and encode one request; `deadline` (perf_counter) bounds a batched wait.
+
+        Suspends only to wait for a batched prediction: without a batcher it runs straight
+        through, so a sync worker can drive it with `run_to_completion`."""
         self.check_ready()
         content_type = ct.media_type(content_type_header) or ct.JSON
         accept = self._accept(accept_header)
@@ -100,34 +103,27 @@ class InferenceService:
         if handlers.transform_fn is not None:
             result = _call("transform_fn", handlers.transform_fn, self.model, input_data, content_type, accept)
         else:
+            data = _call("input_fn", handlers.input_fn, input_data, content_type)
             if self.batcher is None:
-                data = _call("input_fn", handlers.input_fn, input_data, content_type)
                 prediction = _call("predict_fn", handlers.predict_fn, data, self.model)
             else:
-                self.batcher.arriving()
-                try:
-                    data = _call("input_fn", handlers.input_fn, input_data, content_type)
-                except BaseException:
-                    self.batcher.left()
-                    raise
-                prediction = self._batched(data, deadline)
+                prediction = await self._batched(data, deadline)
             result = _call("output_fn", handlers.output_fn, prediction, accept)
         return _response(result, accept)
 
-    def predict(self, data: Any, deadline: float = 0.0) -> Any:
+    async def predict(self, data: Any, deadline: float = 0.0) -> Any:
         """A prediction for already-decoded data (the Open Inference Protocol route)."""
         self.check_ready()
         if self.handlers.transform_fn is not None:
             raise InvalidInput("this model defines transform_fn, which takes bodies: use /invocations")
         if self.batcher is None:
             return _call("predict_fn", self.handlers.predict_fn, data, self.model)
-        self.batcher.arriving()
-        return self._batched(data, deadline)
+        return await self._batched(data, deadline)
 
-    def _batched(self, data: Any, deadline: float) -> Any:
+    async def _batched(self, data: Any, deadline: float) -> Any:
         assert self.batcher is not None
         try:
-            return self.batcher.submit(data, deadline)
+            return await self.batcher.submit(data, deadline)
         except Timeout as timeout:
             message = "the request did not finish within the timeout"
             if timeout.stuck:

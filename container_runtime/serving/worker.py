@@ -9,7 +9,7 @@ from typing import Any
 
 from container_runtime.errors import JobFailure
 from container_runtime.log import get_logger
-from container_runtime.serving.batching import Batcher, Handoff
+from container_runtime.serving.batching import Batcher
 from container_runtime.serving.handlers import Handlers, default_handlers, import_user_module, resolve_handlers
 from container_runtime.serving.health import FAILED, LOADING, WorkerHealth
 from container_runtime.serving.metrics import serving_metrics
@@ -43,7 +43,6 @@ def worker_app_factory(
                     on_wait=observed.queue_wait.observe if observed is not None else None,
                     on_stuck=lambda: _retire(health),
                     on_done=observed.batch_latency.observe if observed is not None else None,
-                    handoff=_green_handoff(),
                 )
             )
         if problem is None:
@@ -51,7 +50,7 @@ def worker_app_factory(
         else:
             service.state, service.reason = FAILED, problem
             health.report(FAILED, problem)
-        return InvocationApp(
+        app = InvocationApp(
             service,
             health,
             max_payload_bytes=settings.max_payload_bytes,
@@ -62,15 +61,13 @@ def worker_app_factory(
             model_name=settings.model_name,
             platform=settings.framework,
         )
+        if not batching:
+            return app
+        from container_runtime.serving.asgi import AsgiApp  # batching workers speak ASGI (see `server`)
+
+        return AsgiApp(app, service.batcher)
 
     return build
-
-
-def _green_handoff() -> Handoff:
-    """Batching workers are gevent workers (see `server`): results go to greenlets."""
-    from container_runtime.serving.green_worker import GreenHandoff
-
-    return GreenHandoff()
 
 
 def _retire(health: WorkerHealth) -> None:

@@ -4,6 +4,11 @@ SageMaker's `/ping`, `POST /invocations` and `GET /execution-parameters`, Promet
 `GET /metrics`, and the Open Inference Protocol's `/v2/...` routes (errors there as
 `{"error": "..."}`, the protocol's shape); everything else is a JSON 404. No model logic
 lives here: the `InferenceService` does that.
+
+`InvocationApp.respond` takes a WSGI environ and is a coroutine that suspends only to wait for
+a batched prediction. Sync workers call the app as WSGI, which drives `respond` straight through
+in the request's own thread (where SIGALRM can cut a request short); batching workers serve it
+through `asgi`, on their event loop.
 """
 
 from __future__ import annotations
@@ -13,9 +18,9 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 from container_runtime.log import get_logger
 from container_runtime.serving import oip
@@ -33,6 +38,7 @@ from container_runtime.serving.service import InferenceService
 
 logger = get_logger(__name__)
 StartResponse = Callable[..., Any]
+T = TypeVar("T")
 _JSON = "application/json"
 _REASONS = {
     200: "OK",
@@ -84,18 +90,25 @@ class InvocationApp:
         ).encode()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """WSGI, for sync workers (no batcher, so `respond` never suspends)."""
+        status, headers, body = run_to_completion(self.respond(environ))
+        start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
+        return [body]
+
+    async def respond(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+        """(status, headers, body) for one request."""
         metrics = self.metrics
         if metrics is None:
-            return self._handle(environ, start_response, None)
+            return await self._handle(environ, None)
         metrics.in_flight.inc()
         try:
-            return self._handle(environ, start_response, metrics)
+            return await self._handle(environ, metrics)
         finally:
             metrics.in_flight.dec()
 
-    def _handle(
-        self, environ: dict[str, Any], start_response: StartResponse, metrics: ServingMetrics | None
-    ) -> Iterable[bytes]:
+    async def _handle(
+        self, environ: dict[str, Any], metrics: ServingMetrics | None
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
         started = time.perf_counter()
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "")
@@ -103,14 +116,13 @@ class InvocationApp:
         headers: list[tuple[str, str]] = []
         v2 = path.startswith("/v2")
         try:
-            status, body, content_type, headers = self._route(method, path, environ, started)
+            status, body, content_type, headers = await self._route(method, path, environ, started)
         except RequestTimedOut as error:
             status, body, content_type = _error(error, v2)
             retire = error.retire
         except ServingError as error:
             status, body, content_type = _error(error, v2)
         headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *headers]
-        start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
         elapsed = time.perf_counter() - started
         if metrics is not None:
             route = route_label(path)
@@ -121,9 +133,9 @@ class InvocationApp:
             logger.warning("Request outlived %.0f s: replacing this worker", self.timeout_seconds)
             self.health.report(LOADING, "replacing a worker whose model call outlived the timeout")
             self.retire_worker()
-        return [body]
+        return status, headers, body
 
-    def _route(
+    async def _route(
         self, method: str, path: str, environ: dict[str, Any], started: float
     ) -> tuple[int, bytes, str, list[tuple[str, str]]]:
         if path == "/invocations":
@@ -133,7 +145,7 @@ class InvocationApp:
             accept = environ.get("HTTP_ACCEPT")
             content_type = environ.get("CONTENT_TYPE") or environ.get("HTTP_CONTENTTYPE")
             with self._deadline():
-                payload, response_type = self.service.invoke(
+                payload, response_type = await self.service.invoke(
                     body, content_type, accept, started + self.timeout_seconds
                 )
             return 200, payload, response_type, []
@@ -154,10 +166,10 @@ class InvocationApp:
                 raise NotFound("metrics are off in this server")
             return 200, render(), TEXT_FORMAT, []
         if path.startswith("/v2"):
-            return self._open_inference(method, path, environ, started)
+            return await self._open_inference(method, path, environ, started)
         raise NotFound(f"no route {path!r}: use /ping, /invocations, /execution-parameters, /metrics or /v2")
 
-    def _open_inference(
+    async def _open_inference(
         self, method: str, path: str, environ: dict[str, Any], started: float
     ) -> tuple[int, bytes, str, list[tuple[str, str]]]:
         if path == "/v2/health/live":
@@ -183,7 +195,7 @@ class InvocationApp:
             body = self._read_body(environ)
             request = oip.parse_request(body, environ.get(oip.HEADER_LENGTH))
             with self._deadline():
-                prediction = self.service.predict(request.inputs, started + self.timeout_seconds)
+                prediction = await self.service.predict(request.inputs, started + self.timeout_seconds)
             payload, headers = oip.encode_response(prediction, request, self.model_name)
             return 200, payload, _JSON, list(headers.items())
         if path.startswith("/v2/models/"):
@@ -216,6 +228,17 @@ class InvocationApp:
         if len(body) > self.max_payload_bytes:
             raise PayloadTooLarge(f"body is over the limit of {self.max_payload_bytes} bytes")
         return body
+
+
+def run_to_completion(coroutine: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine that never suspends, run in the calling thread."""
+    try:
+        coroutine.send(None)
+    except StopIteration as finished:
+        result: T = finished.value
+        return result
+    coroutine.close()
+    raise RuntimeError("a request waited for an event loop in a worker without one")
 
 
 def _discard(stream: Any, length: int) -> None:

@@ -1,11 +1,12 @@
-"""The batcher on its own: grouping, splitting, errors that stay with their request, deadlines."""
+"""The batcher on its own, on an asyncio loop as in a batching worker: grouping, splitting, errors
+that stay with their request, when a flush waits, deadlines."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
@@ -27,9 +28,18 @@ def batcher(predict: Callable[[Any], Any], *, size: int = 8, delay: float = 0.0,
     return running
 
 
-def submit(running: Batcher, data: Any, seconds: float = 5.0) -> Any:
-    running.arriving()
-    return running.submit(data, time.perf_counter() + seconds)
+async def submit(running: Batcher, data: Any, seconds: float = 5.0) -> Any:
+    return await running.submit(data, time.perf_counter() + seconds)
+
+
+def run(scenario: Callable[[], Awaitable[Any]]) -> Any:
+    return asyncio.run(asyncio.wait_for(scenario(), 20))
+
+
+async def outcomes(*requests: Awaitable[Any]) -> list[Any]:
+    """Each request's result as a list, or its error's message."""
+    return [result.tolist() if isinstance(result, np.ndarray) else str(result)
+            for result in await asyncio.gather(*requests, return_exceptions=True)]
 
 
 def test_split_rows_by_counts_and_refuses_the_wrong_row_count() -> None:
@@ -49,78 +59,137 @@ def test_concurrent_requests_share_calls_and_get_their_own_rows() -> None:
         time.sleep(0.01)
         return data * 2
 
-    running = batcher(slow_double, size=16, calls=calls)
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        results = list(pool.map(lambda i: submit(running, np.full((1 + i % 3, 2), i, dtype=np.float32)), range(64)))
+    async def scenario() -> list[Any]:
+        running = batcher(slow_double, size=16, calls=calls)
+        return await asyncio.gather(
+            *(submit(running, np.full((1 + i % 3, 2), i, dtype=np.float32)) for i in range(64)))
+
+    results = run(scenario)
     for index, result in enumerate(results):
         assert result.shape == (1 + index % 3, 2) and (result == 2 * index).all()
     assert len(calls) < 64 and sum(calls) == sum(1 + i % 3 for i in range(64))
+    assert max(calls) <= 16 * 3
+
+
+def test_requests_that_arrive_together_share_the_first_call() -> None:
+    calls: list[int] = []
+
+    async def scenario() -> None:
+        running = batcher(lambda data: data, size=16, calls=calls)
+        await asyncio.gather(*(submit(running, np.ones((1, 2))) for _ in range(10)))
+
+    run(scenario)
+    assert calls == [10]
 
 
 def test_different_trailing_shapes_and_dtypes_never_share_a_call() -> None:
     seen: list[tuple[tuple[int, ...], str]] = []
-    gate = threading.Event()
 
     def record(data: Any) -> Any:
-        gate.wait(5)
         seen.append((data.shape, data.dtype.str))
         return data
 
-    running = batcher(record, size=16)
     inputs = [np.zeros((1, 3), np.float32), np.zeros((1, 3), np.float64), np.zeros((2, 4), np.float32),
               np.zeros((1, 3), np.float32), np.zeros(3, np.float32)]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        futures = [pool.submit(submit, running, data) for data in inputs]
-        time.sleep(0.2)
-        gate.set()
-        results = [future.result() for future in futures]
-    for data, result in zip(inputs, results, strict=True):
+
+    async def scenario() -> list[Any]:
+        running = batcher(record, size=16)
+        return await asyncio.gather(*(submit(running, data) for data in inputs))
+
+    for data, result in zip(inputs, run(scenario), strict=True):
         assert result.shape == data.shape and result.dtype == data.dtype
-    assert all(shape[1:] in ((3,), (4,), ()) for shape, _ in seen)
+    assert sorted(seen) == sorted([((2, 3), "<f4"), ((1, 3), "<f8"), ((2, 4), "<f4"), ((3,), "<f4")])
 
 
 def test_a_failing_combined_call_is_retried_alone_so_only_the_culprit_fails() -> None:
-    gate = threading.Event()
-
     def fragile(data: Any) -> Any:
-        gate.wait(5)
         if (data == -1).any():
             raise ValueError("bad row")
         return data + 1
 
-    running = batcher(fragile, size=16)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        futures = [pool.submit(submit, running, np.array([[value]], dtype=np.float32)) for value in (1, 2, -1, 3, 4)]
-        time.sleep(0.2)
-        gate.set()
-        outcomes = []
-        for future in futures:
-            try:
-                outcomes.append(future.result().tolist())
-            except ValueError as error:
-                outcomes.append(str(error))
-    assert outcomes == [[[2.0]], [[3.0]], "bad row", [[4.0]], [[5.0]]]
+    async def scenario() -> list[Any]:
+        running = batcher(fragile, size=16)
+        return await outcomes(*(submit(running, np.array([[value]], dtype=np.float32)) for value in (1, 2, -1, 3, 4)))
+
+    assert run(scenario) == [[[2.0]], [[3.0]], "bad row", [[4.0]], [[5.0]]]
+
+
+def test_a_result_with_the_wrong_row_count_is_retried_alone() -> None:
+    async def scenario() -> list[Any]:
+        running = batcher(lambda data: data[:1] if len(data) > 1 else data, size=16)
+        return await outcomes(*(submit(running, np.full((1, 1), value)) for value in (1, 2, 3)))
+
+    assert run(scenario) == [[[1]], [[2]], [[3]]]
 
 
 def test_a_lone_request_does_not_wait_for_the_delay() -> None:
-    running = batcher(lambda data: data, delay=5.0)
-    started = time.perf_counter()
-    for _ in range(3):
-        submit(running, np.ones((1, 2)))
-    assert time.perf_counter() - started < 1.0
+    async def scenario() -> float:
+        running = batcher(lambda data: data, delay=5.0)
+        started = time.perf_counter()
+        for _ in range(3):
+            await submit(running, np.ones((1, 2)))
+        return time.perf_counter() - started
+
+    assert run(scenario) < 1.0
+
+
+def test_a_flush_waits_for_a_body_still_arriving_but_never_past_the_delay() -> None:
+    calls: list[int] = []
+
+    async def scenario() -> tuple[float, float]:
+        running = batcher(lambda data: data, size=16, delay=0.3, calls=calls)
+        running.arriving()  # its body comes in parts: the queued request waits for it
+        first = asyncio.ensure_future(submit(running, np.ones((1, 2))))
+        await asyncio.sleep(0.1)
+        assert not first.done() and calls == []
+        running.arrived()
+        second = await submit(running, np.ones((1, 2)))
+        await first
+        assert second.shape == (1, 2) and calls == [2]
+        running.arriving()  # this time the body never comes: the oldest gives up after the delay
+        started = time.perf_counter()
+        await submit(running, np.ones((1, 2)))
+        return time.perf_counter() - started, 0.3
+
+    waited, delay = run(scenario)
+    assert calls == [2, 1] and delay - 0.05 <= waited < delay + 1.0
 
 
 def test_a_queued_request_times_out_and_a_call_past_the_timeout_is_reported_stuck() -> None:
     stuck: list[bool] = []
     release = threading.Event()
-    running = batcher(lambda data: release.wait(10) and data, timeout=0.3, on_stuck=lambda: stuck.append(True))
-    first = threading.Thread(target=lambda: submit(running, np.ones((1, 1))), daemon=True)
-    first.start()
-    time.sleep(0.05)
-    with pytest.raises(Timeout) as queued:
-        submit(running, np.ones((1, 1)), seconds=0.1)
-    assert not queued.value.stuck
-    time.sleep(0.5)  # the running call passes the timeout: the queued request's check reports it
-    assert stuck == [True]
-    release.set()
-    first.join(5)
+
+    async def scenario() -> None:
+        running = batcher(lambda data: release.wait(10) and data, timeout=0.3, on_stuck=lambda: stuck.append(True))
+        first = asyncio.ensure_future(submit(running, np.ones((1, 1)), seconds=1.0))
+        await asyncio.sleep(0.05)
+        with pytest.raises(Timeout) as queued:
+            await submit(running, np.ones((1, 1)), seconds=0.1)
+        assert not queued.value.stuck
+        await asyncio.sleep(0.5)  # the running call passes the timeout: the queued request's check reports it
+        assert stuck == [True]
+        with pytest.raises(Timeout) as running_late:
+            await first
+        assert running_late.value.stuck
+        release.set()
+
+    run(scenario)
+
+
+def test_a_cancelled_request_leaves_the_queue() -> None:
+    calls: list[int] = []
+    release = threading.Event()
+
+    async def scenario() -> None:
+        running = batcher(lambda data: release.wait(10) and data, size=16, calls=calls)
+        first = asyncio.ensure_future(submit(running, np.ones((1, 1))))
+        await asyncio.sleep(0.05)  # the model is busy with the first
+        gone = asyncio.ensure_future(submit(running, np.ones((1, 1))))
+        kept = asyncio.ensure_future(submit(running, np.ones((1, 1))))
+        await asyncio.sleep(0.05)
+        gone.cancel()
+        release.set()
+        await asyncio.gather(first, kept)
+
+    run(scenario)
+    assert calls == [1, 1]
