@@ -66,7 +66,7 @@ WaitObserver = Callable[[float], None]
 
 
 class Batcher:
-    """Everything but `start` and the model thread's own methods runs on the worker's event loop."""
+    """Requests submit on the worker's event loop; the model thread runs the calls."""
 
     def __init__(
         self,
@@ -97,6 +97,8 @@ class Batcher:
         self._flush_scheduled = False
         self._delay_timer: asyncio.TimerHandle | None = None
         self._calls: queue.SimpleQueue[list[_Item]] = queue.SimpleQueue()
+        #: Guards the queue and the call state, shared by the loop and the model thread.
+        self._lock = threading.Lock()
         self._call_number = 0
         self._call_started: float | None = None
         self._stuck_checked_for = -1
@@ -123,14 +125,16 @@ class Batcher:
         `deadline` is a `time.perf_counter()` value."""
         loop = self._loop = asyncio.get_running_loop()
         item = _Item(data, *_batch_key(data), loop.create_future())
-        self._queue.append(item)
+        with self._lock:
+            self._queue.append(item)
         self._kick()
         expiry = loop.call_later(max(0.0, deadline - time.perf_counter()), self._expire, item)
         try:
             return await item.future
         except asyncio.CancelledError:
-            if item.state == QUEUED:
-                self._queue.remove(item)
+            with self._lock:
+                if item.state == QUEUED:
+                    self._queue.remove(item)
             raise
         finally:
             expiry.cancel()
@@ -138,12 +142,12 @@ class Batcher:
     def _expire(self, item: _Item) -> None:
         if item.future.done():
             return
-        if item.state == QUEUED:
-            self._queue.remove(item)
-            self._check_call(self._call_number)  # queued behind a call that may be stuck
-            item.future.set_exception(Timeout(stuck=False))
-        else:
-            item.future.set_exception(Timeout(stuck=self._check_call(self._call_number)))
+        with self._lock:
+            queued = item.state == QUEUED
+            if queued:
+                self._queue.remove(item)
+        stuck = self._check_call(self._call_number)  # queued behind a call that may be stuck, or in it
+        item.future.set_exception(Timeout(stuck=stuck and not queued))
 
     def _check_call(self, number: int) -> bool:
         """Whether call `number` is still running past the timeout (then report it); else check later."""
@@ -162,36 +166,32 @@ class Batcher:
             self._loop.call_later(self.timeout - ran + 0.01, self._check_call, number)
         return False
 
-    # -- gathering (on the loop) --------------------------------------------------------------
+    # -- gathering --------------------------------------------------------------------------
 
     def _kick(self) -> None:
-        """Something changed: if the model is free, flush at the end of the loop's current pass."""
+        """On the loop, after a change: if the model is free, flush at the end of the loop's current
+        pass (after every request read in the same poll has queued)."""
         if self._busy or self._flush_scheduled or not self._queue or self._loop is None:
             return
         self._flush_scheduled = True
         self._loop.call_soon(self._flush)
 
     def _flush(self, waited_enough: bool = False) -> None:
+        """On the loop: hand the model thread the next batch, or wait (at most the delay) for bodies."""
         self._flush_scheduled = False
-        if self._busy or not self._queue or self._loop is None:
-            return
         now = time.perf_counter()
-        if not waited_enough and len(self._queue) < self.max_batch_size and self._arriving > 0:
-            wait = self._queue[0].enqueued + self.max_delay - now
-            if wait > 0:
-                if self._delay_timer is None:
-                    self._delay_timer = self._loop.call_later(wait, self._delay_over)
+        with self._lock:
+            if self._busy or not self._queue:
                 return
+            batch = self._take(now, waited_enough)
+            oldest = self._queue[0].enqueued if batch is None else 0.0
+        if batch is None:
+            if self._delay_timer is None and self._loop is not None:
+                self._delay_timer = self._loop.call_later(oldest + self.max_delay - now, self._delay_over)
+            return
         if self._delay_timer is not None:
             self._delay_timer.cancel()
             self._delay_timer = None
-        count = min(len(self._queue), self.max_batch_size)
-        batch = [self._queue.popleft() for _ in range(count)]
-        for item in batch:
-            item.state = RUNNING
-        self._busy = True
-        self._call_number += 1
-        self._call_started = now
         self._calls.put(batch)
 
     def _delay_over(self) -> None:
@@ -199,10 +199,28 @@ class Batcher:
         self._delay_timer = None
         self._flush(waited_enough=True)
 
+    def _take(self, now: float, waited_enough: bool) -> list[_Item] | None:
+        """With the lock held: the next batch, marked running; None while a request still receiving
+        its body may join (unless the batch is full or the oldest has waited `max_delay`)."""
+        if not self._queue:
+            return None
+        if (
+            not waited_enough
+            and self._arriving > 0
+            and len(self._queue) < self.max_batch_size
+            and self._queue[0].enqueued + self.max_delay > now
+        ):
+            return None
+        batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch_size))]
+        for item in batch:
+            item.state = RUNNING
+        self._busy = True
+        self._call_number += 1
+        self._call_started = now
+        return batch
+
     def _completed(self, batch: list[_Item]) -> None:
-        """On the loop: the model thread finished `batch`; answer its requests, then flush again."""
-        self._busy = False
-        self._call_started = None
+        """On the loop: the model thread finished `batch`; answer its requests."""
         for item in batch:
             item.state = DONE
             if item.future.done():  # timed out, or its request was cancelled
@@ -216,22 +234,31 @@ class Batcher:
     # -- the model thread ---------------------------------------------------------------------
 
     def _run_calls(self) -> None:
+        """Run batches back to back: after a call, take the next batch here (everything queued
+        meanwhile) before the loop hears of the results, so the model never waits for the loop."""
         while True:
-            batch = self._calls.get()
-            if self.on_wait is not None:
-                now = time.perf_counter()
-                for item in batch:
-                    self.on_wait(now - item.enqueued)
-            try:
-                for group in _groups(batch):
-                    self._execute(group)
-            finally:
-                loop = self._loop
+            batch: list[_Item] | None = self._calls.get()
+            while batch is not None:
+                if self.on_wait is not None:
+                    now = time.perf_counter()
+                    for item in batch:
+                        self.on_wait(now - item.enqueued)
                 try:
-                    if loop is not None:
-                        loop.call_soon_threadsafe(self._completed, batch)
-                except RuntimeError:  # the loop closed: the worker is exiting
-                    return
+                    for group in _groups(batch):
+                        self._execute(group)
+                finally:
+                    finished = batch
+                    with self._lock:
+                        batch = self._take(time.perf_counter(), False)
+                        if batch is None:
+                            self._busy = False
+                            self._call_started = None
+                    loop = self._loop
+                    try:
+                        if loop is not None:
+                            loop.call_soon_threadsafe(self._completed, finished)
+                    except RuntimeError:  # the loop closed: the worker is exiting
+                        return
 
     def _execute(self, group: list[_Item]) -> None:
         if self.on_batch is not None:

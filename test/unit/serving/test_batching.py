@@ -188,6 +188,7 @@ def test_a_cancelled_request_leaves_the_queue() -> None:
         kept = asyncio.ensure_future(submit(running, np.ones((1, 1))))
         await asyncio.sleep(0.05)
         gone.cancel()
+        await asyncio.sleep(0.05)  # the cancellation reaches its task
         release.set()
         await asyncio.gather(first, kept)
 
