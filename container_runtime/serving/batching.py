@@ -59,8 +59,9 @@ class _Item:
         self.enqueued = time.perf_counter()
 
 
-#: Called with (requests in the call, rows in the call); with each request's queue wait, and its
-#: time from queueing to result (queue wait plus the model call), on the model's thread.
+#: Called with (requests in the call, rows in the call); with each request's queue wait, its time
+#: from queueing to result (queue wait plus the model call), and each model call's time, on the
+#: model's thread.
 BatchObserver = Callable[[int, int], None]
 WaitObserver = Callable[[float], None]
 
@@ -80,6 +81,7 @@ class Batcher:
         on_wait: WaitObserver | None = None,
         on_stuck: Callable[[], None] | None = None,
         on_done: WaitObserver | None = None,
+        on_call: WaitObserver | None = None,
     ) -> None:
         self.batch_predict = batch_predict
         self.single_predict = single_predict
@@ -90,6 +92,7 @@ class Batcher:
         self.on_wait = on_wait
         self.on_stuck = on_stuck
         self.on_done = on_done
+        self.on_call = on_call
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: deque[_Item] = deque()
         self._arriving = 0
@@ -271,7 +274,7 @@ class Batcher:
 
         try:
             combined = np.concatenate([item.data for item in group])
-            parts = split_rows(self.batch_predict(combined), [item.rows for item in group])
+            parts = split_rows(self._timed(self.batch_predict, combined), [item.rows for item in group])
         except BaseException as error:  # noqa: BLE001 - retried alone so the error reaches its owner
             logger.info("A batch of %d requests failed (%s): running each alone", len(group), type(error).__name__)
             parts = None
@@ -285,10 +288,19 @@ class Batcher:
 
     def _finish(self, item: _Item, predict: Callable[[Any], Any]) -> None:
         try:
-            item.result = predict(item.data)
+            item.result = self._timed(predict, item.data)
         except BaseException as error:  # noqa: BLE001 - handed to the request on the loop
             item.error = error
         self._observe_done(item)
+
+    def _timed(self, predict: Callable[[Any], Any], data: Any) -> Any:
+        if self.on_call is None:
+            return predict(data)
+        started = time.perf_counter()
+        try:
+            return predict(data)
+        finally:
+            self.on_call(time.perf_counter() - started)
 
     def _observe_done(self, item: _Item) -> None:
         """`on_done` gets queueing-to-result time as the model thread saw it, which leaves out how

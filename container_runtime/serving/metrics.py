@@ -55,6 +55,11 @@ class ServingMetrics:
             "Time from queueing a decoded request to its prediction: queue wait plus the model call",
             buckets=BATCH_LATENCY_BUCKETS,
         )
+        self.model_call = Histogram(
+            "serving_model_call_seconds",
+            "Time of one call into the model by the batcher (a batch, or a request run alone)",
+            buckets=BATCH_LATENCY_BUCKETS,
+        )
         self.model_load = Histogram(
             "serving_model_load_seconds", "Time model_fn took in a worker", buckets=LOAD_BUCKETS
         )

@@ -43,6 +43,7 @@ def worker_app_factory(
                     on_wait=observed.queue_wait.observe if observed is not None else None,
                     on_stuck=lambda: _retire(health),
                     on_done=observed.batch_latency.observe if observed is not None else None,
+                    on_call=observed.model_call.observe if observed is not None else None,
                 )
             )
         if problem is None:

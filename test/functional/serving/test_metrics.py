@@ -71,6 +71,9 @@ def test_batch_and_queue_metrics(start_server: Callable[..., Server]) -> None:
     assert value(found, "serving_batch_size_requests_sum") == 2
     assert value(found, "serving_batch_size_rows_sum") == 3
     assert value(found, "serving_queue_wait_seconds_count") == 2
+    assert value(found, "serving_batch_latency_seconds_count") == 2
+    assert value(found, "serving_model_call_seconds_count") == 2
+    assert 0 < value(found, "serving_model_call_seconds_sum") <= value(found, "serving_batch_latency_seconds_sum")
 
 
 def test_scraping_while_workers_die_and_are_replaced(start_server: Callable[..., Server], tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """A batching model whose code needs the real standard library: a subprocess in model_fn and
 predict_fn, a thread pool in predict_fn. y = x @ W (3 x 2), as batch_model.py.
 
-The batching worker runs on gevent's loop: had it monkey-patched the standard library, the
-subprocess would fail on the model's thread and the pool's threads would be greenlets.
+The batching worker runs an asyncio loop, and the model on a thread of its own: nothing may be
+monkey-patched (as gunicorn's gevent workers do), or the subprocess would fail on the model's
+thread and the pool's threads would be greenlets.
 """
 
 import os
@@ -26,10 +27,11 @@ def model_fn(model_dir):
 
 
 def predict_fn(data, model):
-    import gevent.monkey
+    if "gevent.monkey" in sys.modules:
+        import gevent.monkey
 
-    if gevent.monkey.is_module_patched("threading") or gevent.monkey.is_module_patched("subprocess"):
-        raise RuntimeError("the standard library is monkey-patched in the model's process")
+        if gevent.monkey.is_module_patched("threading") or gevent.monkey.is_module_patched("subprocess"):
+            raise RuntimeError("the standard library is monkey-patched in the model's process")
     data = np.asarray(data, dtype=np.float32)
     if data.size and data[0, 0] == 0:
         assert _child_says("predict") == "predict\n"
