@@ -11,8 +11,10 @@ requests are inside the worker but still reading or decoding their bodies, and n
 `max_delay` after the oldest queued request.
 
 Rows with the same trailing shape and dtype are concatenated into one call, and the result is
-split back by row counts. When a combined call raises, or its result cannot be split, each
-request is run alone so an error reaches only the request that caused it.
+split back by row counts; unless, for this model on this machine, one call per request has been
+measured to cost less than the combined call (see `call_costs`). When a combined call raises, or
+its result cannot be split, each request is run alone so an error reaches only the request that
+caused it.
 
 A model call cannot be interrupted, so a request that outlives its deadline is answered 504 by
 itself. A model call that runs past the timeout is stuck: `on_stuck` is called once (the worker
@@ -31,6 +33,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from container_runtime.log import get_logger
+from container_runtime.serving.call_costs import APART, PROBE, CallCosts
 
 logger = get_logger(__name__)
 
@@ -93,6 +96,8 @@ class Batcher:
         self.on_stuck = on_stuck
         self.on_done = on_done
         self.on_call = on_call
+        #: Used by the model thread only: whether combining pays for this model.
+        self.costs = CallCosts()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: deque[_Item] = deque()
         self._arriving = 0
@@ -264,17 +269,27 @@ class Batcher:
                         return
 
     def _execute(self, group: list[_Item]) -> None:
-        if self.on_batch is not None:
-            self.on_batch(len(group), sum(item.rows for item in group))
         if len(group) == 1 or group[0].key is None:
             for item in group:
                 self._finish(item, self.single_predict if item.key is None else self.batch_predict)
             return
+        plan = self.costs.plan([item.rows for item in group])
+        if plan == APART:
+            for item in group:
+                self._finish(item, self.batch_predict)
+            return
+        if plan == PROBE:
+            self._finish(group[0], self.batch_predict)
+            group = group[1:]
+            if len(group) == 1:
+                self._finish(group[0], self.batch_predict)
+                return
         import numpy as np
 
+        rows = [item.rows for item in group]
         try:
             combined = np.concatenate([item.data for item in group])
-            parts = split_rows(self._timed(self.batch_predict, combined), [item.rows for item in group])
+            parts = split_rows(self._timed(self.batch_predict, combined, len(group)), rows)
         except BaseException as error:  # noqa: BLE001 - retried alone so the error reaches its owner
             logger.info("A batch of %d requests failed (%s): running each alone", len(group), type(error).__name__)
             parts = None
@@ -288,19 +303,25 @@ class Batcher:
 
     def _finish(self, item: _Item, predict: Callable[[Any], Any]) -> None:
         try:
-            item.result = self._timed(predict, item.data)
+            item.result = self._timed(predict, item.data, 1)
         except BaseException as error:  # noqa: BLE001 - handed to the request on the loop
             item.error = error
         self._observe_done(item)
 
-    def _timed(self, predict: Callable[[Any], Any], data: Any) -> Any:
-        if self.on_call is None:
-            return predict(data)
+    def _timed(self, predict: Callable[[Any], Any], data: Any, requests: int) -> Any:
+        """One model call on `data` (`requests` requests' rows), timed and counted."""
+        rows = _batch_key(data)[1]
+        if self.on_batch is not None:
+            self.on_batch(requests, rows)
         started = time.perf_counter()
         try:
             return predict(data)
         finally:
-            self.on_call(time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            if predict is self.batch_predict:
+                self.costs.observe(rows, seconds)
+            if self.on_call is not None:
+                self.on_call(seconds)
 
     def _observe_done(self, item: _Item) -> None:
         """`on_done` gets queueing-to-result time as the model thread saw it, which leaves out how

@@ -194,3 +194,20 @@ def test_a_cancelled_request_leaves_the_queue() -> None:
 
     run(scenario)
     assert calls == [1, 1]
+
+
+def test_requests_run_one_by_one_when_the_combined_call_costs_more() -> None:
+    calls: list[int] = []
+
+    def small_kernel_is_slow(data: Any) -> Any:
+        time.sleep(0.001 if len(data) == 1 else 0.02)  # as numpy 1.26's OpenBLAS on a small MLP here
+        return data
+
+    async def scenario() -> None:
+        running = batcher(small_kernel_is_slow, size=16, calls=calls)
+        for _ in range(6):
+            await asyncio.gather(*(submit(running, np.ones((1, 2))) for _ in range(4)))
+
+    run(scenario)
+    # measured together, then one alone (probe), then one by one from there on
+    assert calls[:5] == [4, 1, 3, 1, 1] and calls[5:] == [1] * (len(calls) - 5) and sum(calls) == 24
