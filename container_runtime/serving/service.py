@@ -39,7 +39,7 @@ class InferenceService:
         self.state = LOADING
         self.reason = "loading the model"
         self.model: Any = None
-        #: Set by `enable_batching`: predictions then run on the batcher's thread.
+        #: Set by `enable_batching`: predictions then run on the batcher's model thread.
         self.batcher: Batcher | None = None
         self.on_load: Callable[[float], None] | None = None
 
