@@ -49,7 +49,7 @@ class Timeout(Exception):
 
 
 class _Item:
-    __slots__ = ("data", "rows", "key", "future", "state", "result", "error", "enqueued")
+    __slots__ = ("data", "rows", "key", "future", "state", "result", "error", "answered", "enqueued")
 
     def __init__(self, data: Any, key: Any, rows: int, future: asyncio.Future[Any]) -> None:
         self.data = data
@@ -59,6 +59,7 @@ class _Item:
         self.state = QUEUED
         self.result: Any = None
         self.error: BaseException | None = None
+        self.answered = False
         self.enqueued = time.perf_counter()
 
 
@@ -247,13 +248,19 @@ class Batcher:
         while True:
             batch: list[_Item] | None = self._calls.get()
             while batch is not None:
-                if self.on_wait is not None:
-                    now = time.perf_counter()
-                    for item in batch:
-                        self.on_wait(now - item.enqueued)
                 try:
+                    if self.on_wait is not None:
+                        now = time.perf_counter()
+                        for item in batch:
+                            self.on_wait(now - item.enqueued)
                     for group in _groups(batch):
                         self._execute(group)
+                except BaseException as error:  # noqa: BLE001 - the thread must outlive any one batch
+                    logger.error("The batcher failed (%s: %s): answering its requests with the error",
+                                 type(error).__name__, error)
+                    for item in batch:
+                        if not item.answered:
+                            item.error = error
                 finally:
                     finished = batch
                     with self._lock:
@@ -326,6 +333,7 @@ class Batcher:
     def _observe_done(self, item: _Item) -> None:
         """`on_done` gets queueing-to-result time as the model thread saw it, which leaves out how
         long the loop then takes to answer (HTTP-side time, in the request-duration histogram)."""
+        item.answered = True
         if self.on_done is not None:
             self.on_done(time.perf_counter() - item.enqueued)
 

@@ -211,3 +211,21 @@ def test_requests_run_one_by_one_when_the_combined_call_costs_more() -> None:
     run(scenario)
     # measured together, then one alone (probe), then one by one from there on
     assert calls[:5] == [4, 1, 3, 1, 1] and calls[5:] == [1] * (len(calls) - 5) and sum(calls) == 24
+
+
+def test_a_failure_outside_the_model_answers_that_batch_and_the_thread_goes_on() -> None:
+    failures = [RuntimeError("metrics directory gone")]
+
+    def observe(requests: int, rows: int) -> None:
+        if failures:
+            raise failures.pop()
+
+    running = Batcher(lambda data: data, lambda data: data, max_batch_size=8, max_delay_seconds=0.0,
+                      timeout_seconds=5.0, on_batch=observe)
+    running.start()
+
+    async def scenario() -> list[Any]:
+        first = await outcomes(submit(running, np.ones((1, 1))))
+        return first + await outcomes(submit(running, np.ones((1, 1))))
+
+    assert run(scenario) == ["metrics directory gone", [[1.0]]]
