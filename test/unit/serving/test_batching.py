@@ -200,7 +200,7 @@ def test_requests_run_one_by_one_when_the_combined_call_costs_more() -> None:
     calls: list[int] = []
 
     def small_kernel_is_slow(data: Any) -> Any:
-        time.sleep(0.001 if len(data) == 1 else 0.02)  # as numpy 1.26's OpenBLAS on a small MLP here
+        time.sleep(0.001 if len(data) == 1 else 0.1)  # as numpy 1.26's OpenBLAS on a small MLP here
         return data
 
     async def scenario() -> None:
