@@ -34,18 +34,11 @@ from typing import Any
 
 from container_runtime.log import get_logger
 from container_runtime.serving.call_costs import APART, PROBE, CallCosts
+from container_runtime.serving.errors import Timeout
 
 logger = get_logger(__name__)
 
 QUEUED, RUNNING, DONE = 0, 1, 2
-
-
-class Timeout(Exception):
-    """The request's deadline passed; `stuck` when the model call has run past the timeout."""
-
-    def __init__(self, stuck: bool) -> None:
-        super().__init__("stuck model call" if stuck else "deadline passed")
-        self.stuck = stuck
 
 
 class _Item:

@@ -79,3 +79,12 @@ def client_error_status(error: BaseException) -> int | None:
     if isinstance(status, int) and not isinstance(status, bool) and 400 <= status <= 499:
         return status
     return None
+
+
+class Timeout(Exception):
+    """A batched request's deadline passed (raised by `batching`, turned into `RequestTimedOut` by
+    the service); `stuck` when the model call has run past the timeout."""
+
+    def __init__(self, stuck: bool) -> None:
+        super().__init__("stuck model call" if stuck else "deadline passed")
+        self.stuck = stuck

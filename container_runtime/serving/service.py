@@ -10,11 +10,10 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from container_runtime.log import get_logger
 from container_runtime.serving import content_types as ct
-from container_runtime.serving.batching import Batcher, Timeout
 from container_runtime.serving.errors import (
     HandlerFailed,
     InvalidInput,
@@ -22,10 +21,14 @@ from container_runtime.serving.errors import (
     NotAcceptable,
     RequestTimedOut,
     ServingError,
+    Timeout,
     client_error_status,
 )
 from container_runtime.serving.handlers import Handlers
 from container_runtime.serving.health import FAILED, LOADING, READY, WorkerHealth
+
+if TYPE_CHECKING:  # batching (and asyncio) load only in batching workers
+    from container_runtime.serving.batching import Batcher
 
 logger = get_logger(__name__)
 

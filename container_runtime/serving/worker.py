@@ -9,7 +9,6 @@ from typing import Any
 
 from container_runtime.errors import JobFailure
 from container_runtime.log import get_logger
-from container_runtime.serving.batching import Batcher
 from container_runtime.serving.handlers import Handlers, default_handlers, import_user_module, resolve_handlers
 from container_runtime.serving.health import FAILED, LOADING, WorkerHealth
 from container_runtime.serving.metrics import serving_metrics
@@ -32,6 +31,8 @@ def worker_app_factory(
         if observed is not None:
             service.on_load = observed.model_load.observe
         if batching:
+            from container_runtime.serving.batching import Batcher  # asyncio's import, for batching workers only
+
             service.enable_batching(
                 lambda owner: Batcher(
                     owner.predict_rows,
