@@ -1,13 +1,13 @@
 """Adaptive batching: the worker's event loop gathers decoded requests; one thread runs the model.
 
 Requests are coroutines on the worker's asyncio loop (see `asgi_worker`). Each decodes its own
-body (so a bad body fails alone) and queues the decoded array with `Batcher.submit`. The queue
-lives on the loop, so gathering needs no locks and no thread wake-ups: when the model thread is
-free, a flush is scheduled at the end of the loop's current pass, after every request that
-arrived in the same poll has queued, and takes everything queued up to `max_batch_size`. While
-the model runs, the loop keeps reading and decoding, so under load the next batch holds what
-arrived during the last call. A lone request is never delayed: the flush waits only while other
-requests are inside the worker but still reading or decoding their bodies, and never past
+body (so a bad body fails alone) and queues the decoded array with `Batcher.submit`. When the
+model thread is idle, a flush is scheduled at the end of the loop's current pass, after every
+request that arrived in the same poll has queued, and hands it everything queued, up to
+`max_batch_size`. While the model runs, the loop keeps reading and decoding; when a call ends,
+the model thread itself takes the next batch (the queue is shared under a lock), so under load it
+runs back to back on what arrived during the last call. A lone request is never delayed: a batch
+waits only while other requests in the worker are still receiving their bodies, and never past
 `max_delay` after the oldest queued request.
 
 Rows with the same trailing shape and dtype are concatenated into one call, and the result is
@@ -38,18 +38,15 @@ from container_runtime.serving.errors import Timeout
 
 logger = get_logger(__name__)
 
-QUEUED, RUNNING, DONE = 0, 1, 2
-
-
 class _Item:
-    __slots__ = ("data", "rows", "key", "future", "state", "result", "error", "answered", "enqueued")
+    __slots__ = ("data", "rows", "key", "future", "queued", "result", "error", "answered", "enqueued")
 
     def __init__(self, data: Any, key: Any, rows: int, future: asyncio.Future[Any]) -> None:
         self.data = data
         self.key = key
         self.rows = rows
         self.future = future
-        self.state = QUEUED
+        self.queued = True  # until a batch takes it (under the batcher's lock)
         self.result: Any = None
         self.error: BaseException | None = None
         self.answered = False
@@ -135,7 +132,7 @@ class Batcher:
             return await item.future
         except asyncio.CancelledError:
             with self._lock:
-                if item.state == QUEUED:
+                if item.queued:
                     self._queue.remove(item)
             raise
         finally:
@@ -145,7 +142,7 @@ class Batcher:
         if item.future.done():
             return
         with self._lock:
-            queued = item.state == QUEUED
+            queued = item.queued
             if queued:
                 self._queue.remove(item)
         stuck = self._check_call(self._call_number)  # queued behind a call that may be stuck, or in it
@@ -215,7 +212,7 @@ class Batcher:
             return None
         batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch_size))]
         for item in batch:
-            item.state = RUNNING
+            item.queued = False
         self._busy = True
         self._call_number += 1
         self._call_started = now
@@ -224,7 +221,6 @@ class Batcher:
     def _completed(self, batch: list[_Item]) -> None:
         """On the loop: the model thread finished `batch`; answer its requests."""
         for item in batch:
-            item.state = DONE
             if item.future.done():  # timed out, or its request was cancelled
                 continue
             if item.error is not None:
@@ -289,7 +285,7 @@ class Batcher:
         rows = [item.rows for item in group]
         try:
             combined = np.concatenate([item.data for item in group])
-            parts = split_rows(self._timed(self.batch_predict, combined, len(group)), rows)
+            parts = split_rows(self._timed(self.batch_predict, combined, len(group), sum(rows)), rows)
         except BaseException as error:  # noqa: BLE001 - retried alone so the error reaches its owner
             logger.info("A batch of %d requests failed (%s): running each alone", len(group), type(error).__name__)
             parts = None
@@ -303,14 +299,13 @@ class Batcher:
 
     def _finish(self, item: _Item, predict: Callable[[Any], Any]) -> None:
         try:
-            item.result = self._timed(predict, item.data, 1)
+            item.result = self._timed(predict, item.data, 1, item.rows)
         except BaseException as error:  # noqa: BLE001 - handed to the request on the loop
             item.error = error
         self._observe_done(item)
 
-    def _timed(self, predict: Callable[[Any], Any], data: Any, requests: int) -> Any:
-        """One model call on `data` (`requests` requests' rows), timed and counted."""
-        rows = _batch_key(data)[1]
+    def _timed(self, predict: Callable[[Any], Any], data: Any, requests: int, rows: int) -> Any:
+        """One model call on `data` (`rows` rows of `requests` requests), timed and counted."""
         if self.on_batch is not None:
             self.on_batch(requests, rows)
         started = time.perf_counter()
