@@ -651,10 +651,10 @@ def batching_report(stacks: list[Stack], tf_stacks: list[Stack], tf_info: dict, 
         )
         limit = tf_info["delay_ms"] + 2 * tf_info["call_ms_batch"]
 
-        def p99(key: str, pct: int = 99) -> float:
+        def server_ms(key: str, pct: int = 99) -> float:
             return statistics.median(tf_info.get(f"{key}_p{pct}_ms") or [float("nan")])
 
-        judged = p99("t+ request")
+        judged = server_ms("t+ request")
         print(
             f"{'PASS' if judged <= limit else 'FAIL'}  TensorFlow MLP, {TF_CLIENTS} clients: p99 of serve's own time "
             f"per request (serving_request_duration_seconds, /invocations: from the worker starting the "
@@ -662,13 +662,13 @@ def batching_report(stacks: list[Stack], tf_stacks: list[Stack], tf_info: dict, 
             f"calls of {tf_info['call_ms_batch']:.3f} ms = {limit:.2f} ms; {anchor(TF_CLIENTS, 'p99')}"
         )
         print(
-            f"      not judged: batched p99 from queueing to prediction {p99('t+ queue_to_prediction'):.2f} ms; "
-            f"unbatched serve p99 {p99('t request'):.2f} ms; end-to-end (wrk) p99 batched {tb.p99_ms:.2f} ms, "
+            f"      not judged: batched p99 from queueing to prediction {server_ms('t+ queue_to_prediction'):.2f} ms; "
+            f"unbatched serve p99 {server_ms('t request'):.2f} ms; end-to-end (wrk) p99 batched {tb.p99_ms:.2f} ms, "
             f"unbatched {t.p99_ms:.2f} ms. End to end, {TF_CLIENTS} closed-loop clients wait at least "
             f"{TF_CLIENTS} / throughput = {TF_CLIENTS / tb.rps * 1000:.1f} ms on average (Little's law); "
             f"meeting {limit:.2f} ms end to end would need over {TF_CLIENTS / limit * 1000:.0f} req/s. "
-            f"A model call under this load (serving_model_call_seconds): p50 {p99('t+ model_call', 50):.2f} ms, "
-            f"p99 {p99('t+ model_call'):.2f} ms, against {tf_info['call_ms_batch']:.3f} ms alone in this process"
+            f"A model call under this load (serving_model_call_seconds): p50 {server_ms('t+ model_call', 50):.2f} ms, "
+            f"p99 {server_ms('t+ model_call'):.2f} ms, against {tf_info['call_ms_batch']:.3f} ms alone in this process"
         )
     else:
         print("n/a   TensorFlow MLP batching goals: needs (t) and (t+)")
