@@ -101,7 +101,7 @@ def test_a_lone_request_is_not_delayed(start_server: Callable[..., Server]) -> N
 
 
 def test_bad_requests_in_a_batch_fail_alone(start_server: Callable[..., Server], tmp_path: Path) -> None:
-    env = batching(64, PREDICT_SECONDS="0.3", SAGEMAKER_MAX_PAYLOAD_IN_MB="1")
+    env = batching(64, PREDICT_SECONDS="0.3", SLOW_SECONDS="1.5", SAGEMAKER_MAX_PAYLOAD_IN_MB="1")
     server = start_server(MODULE, env=env, workers=1)
     server.wait_ready()
     good = [np.array([[i, 1, 2]], dtype=np.float32) for i in range(10)]
@@ -117,8 +117,9 @@ def test_bad_requests_in_a_batch_fail_alone(start_server: Callable[..., Server],
         ("unacceptable", lambda: server.invoke(b"[[1, 2, 3]]", "application/json", "image/png"), 406),
         ("too large", lambda: server.invoke(b" " * (1024 * 1024 + 1), "application/json"), 413),
     ]
-    # A first request keeps the model busy so the rest queue up and share the next call.
-    blocker = threading.Thread(target=lambda: server.invoke(b"[[7, 7, 7]]", "application/json"))
+    # A first, slow request (first value -1) keeps the model busy long enough for the rest, sent by
+    # 16 client threads on a possibly loaded machine, to queue up and share the next call.
+    blocker = threading.Thread(target=lambda: server.invoke(b"[[-1, 7, 7]]", "application/json"))
     blocker.start()
     time.sleep(0.1)
     with ThreadPoolExecutor(max_workers=len(cases)) as pool:
